@@ -1,0 +1,7 @@
+"""Data sets used by the labs, each with an offline source so tests and autograding never need a network."""
+
+from labs.data.boston import BostonSplit, load_boston
+from labs.data.mnist import MnistSplit, load_mnist, mnist_loaders
+from labs.data.toy import toy_regression_1d
+
+__all__ = ["BostonSplit", "MnistSplit", "load_boston", "load_mnist", "mnist_loaders", "toy_regression_1d"]

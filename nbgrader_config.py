@@ -1,0 +1,27 @@
+"""nbgrader configuration of the dl-labs course (the course directory is the folder of this file)."""
+
+import os
+
+c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
+
+c.CourseDirectory.course_id = "dl-labs"
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+# SQLite is the embedded default; larger courses can point this at PostgreSQL (any SQLAlchemy URL).
+c.CourseDirectory.db_url = os.environ.get("LABS_DB_URL", "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db"))
+
+# One problem set per folder: source/<ps>/<ps>.ipynb. Data comes from the `labs` package, never from files
+# copied into the assignment folder, so nothing is copied over a submission at autograde.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Grading budgets come from labs.budget(): every cell of a correct notebook runs in seconds under nbgrader.
+c.Execute.timeout = 60
+c.Execute.interrupt_on_timeout = True
+c.LimitOutput.max_lines = 200
+c.LimitOutput.max_traceback = 40
+
+# nbgrader gives 0 to a test cell that writes to stderr: drop harmless library warnings and progress bars.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"(Warning:|\d+%\|)"

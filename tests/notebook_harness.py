@@ -1,0 +1,123 @@
+"""Run a source notebook's cells in-process, with chosen answer cells swapped for buggy or blank versions.
+
+Whole-notebook nbgrader runs cost seconds each; to show that every plausible wrong answer loses its
+points it is enough to execute the notebook's own cells (read with nbformat) in one namespace and record
+which autograded test cells raise. This module does exactly that, in grading mode.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+import nbformat
+
+matplotlib.use("Agg")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Bug:
+    """A plausible wrong answer: in answer cell ``cell`` replace ``old`` by ``new``; ``fails`` must then fail."""
+
+    name: str
+    cell: str
+    old: str
+    new: str
+    fails: tuple[str, ...]
+
+
+@dataclass
+class RunResult:
+    """Outcome of one in-process run: which autograded test cells passed and why the others failed."""
+
+    passed: set[str] = field(default_factory=set)
+    failed: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)  # failures of cells that carry no points
+
+
+def load_source(assignment: str) -> nbformat.NotebookNode:
+    """Read ``source/<assignment>/<assignment>.ipynb``."""
+    return nbformat.read(ROOT / "source" / assignment / f"{assignment}.ipynb", as_version=4)
+
+
+def nbgrader_meta(cell: nbformat.NotebookNode) -> dict:
+    """The cell's nbgrader metadata ({} for a plain cell)."""
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def graded_test_ids(nb: nbformat.NotebookNode) -> list[str]:
+    """grade_ids of the autograded test cells (code cells with points)."""
+    return [
+        nbgrader_meta(c)["grade_id"]
+        for c in nb.cells
+        if c.cell_type == "code" and nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")
+    ]
+
+
+def stub_answers(nb: nbformat.NotebookNode) -> dict[str, str]:
+    """grade_id -> what ``generate_assignment`` leaves of each code answer cell (nbgrader's ClearSolutions)."""
+    from nbgrader.preprocessors import ClearSolutions
+
+    cleared, _ = ClearSolutions().preprocess(copy.deepcopy(nb), {})
+    return answer_cells(cleared)
+
+
+def run_cells(nb: nbformat.NotebookNode, replacements: dict[str, str] | None = None) -> RunResult:
+    """Execute every code cell in order (answer cells replaced per ``replacements``) and grade the test cells.
+
+    Errors in non-test cells are ignored, as in nbgrader: only autograded test cells score.
+    """
+    replacements = replacements or {}
+    namespace: dict[str, object] = {"__name__": "__main__"}
+    result = RunResult()
+    previous = os.environ.get("NBGRADER_EXECUTION")
+    os.environ["NBGRADER_EXECUTION"] = "validate"
+    try:
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            meta = nbgrader_meta(cell)
+            source = replacements.get(meta.get("grade_id", ""), cell.source)
+            is_test = bool(meta.get("grade")) and not meta.get("solution")
+            try:
+                with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                    exec(compile(source, f"<cell {meta.get('grade_id', '?')}>", "exec"), namespace)
+            except Exception as error:  # noqa: BLE001 - a failing cell is data here
+                target = result.failed if is_test else result.errors
+                target[meta.get("grade_id", "?")] = f"{type(error).__name__}: {error}"
+                continue
+            if is_test:
+                result.passed.add(meta["grade_id"])
+    finally:
+        if previous is None:
+            os.environ.pop("NBGRADER_EXECUTION", None)
+        else:
+            os.environ["NBGRADER_EXECUTION"] = previous
+        import matplotlib.pyplot as plt
+
+        plt.close("all")
+    return result
+
+
+def answer_cells(nb: nbformat.NotebookNode) -> dict[str, str]:
+    """grade_id -> source of every code answer cell."""
+    return {
+        nbgrader_meta(c)["grade_id"]: c.source
+        for c in nb.cells
+        if c.cell_type == "code" and nbgrader_meta(c).get("solution")
+    }
+
+
+def apply_bug(nb: nbformat.NotebookNode, bug: Bug) -> dict[str, str]:
+    """Replacement map for ``bug``; fails loudly if the bug no longer applies to the notebook."""
+    source = answer_cells(nb)[bug.cell]
+    if bug.old not in source:
+        raise AssertionError(f"bug {bug.name!r}: {bug.old!r} not found in answer cell {bug.cell!r}")
+    return {bug.cell: source.replace(bug.old, bug.new, 1)}
