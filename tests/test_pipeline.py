@@ -1,0 +1,58 @@
+"""The main job (`labs demo`): exact, repeatable scores for the bundled example submissions."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+
+import nbformat
+import pytest
+from conftest import ROOT, copy_course
+from submissions import EXAMPLES, example
+
+from labs.grading.pipeline import demo
+from labs.grading.report import cell_scores
+
+PS01_POINTS = {
+    "test_gradient_of": 1, "test_my_linear_regression": 2, "test_train": 2, "test_nn_linear_regression": 1,
+    "test_mlp": 2, "test_mlp_training": 1, "test_first_weight_gradient": 3, "test_steepest_sigmoid_net": 2,
+}
+EXPECTED = {
+    "alice": PS01_POINTS,
+    "bob": dict.fromkeys(PS01_POINTS, 0),
+    "carol": {**PS01_POINTS, "test_train": 0, "test_mlp_training": 0},  # forgot optimizer.zero_grad()
+}
+
+
+def _digest(folder):
+    return {p.relative_to(folder): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+@pytest.mark.parametrize("student", sorted(EXAMPLES))
+def test_bundled_examples_are_up_to_date(student):
+    assignment = EXAMPLES[student][0]
+    committed = nbformat.read(ROOT / "submitted" / student / assignment / f"{assignment}.ipynb", as_version=4)
+    assert committed == example(student), "run `python tests/submissions.py` and commit submitted/"
+
+
+@pytest.mark.slow
+def test_demo_scores_are_exact_and_repeatable(tmp_path, capsys):
+    course = copy_course(tmp_path / "course", with_submissions=True)
+    before = _digest(course / "submitted")
+
+    tables = demo(course)
+    first = {(r.student, r.cell): r.score for r in cell_scores(course, "ps01") if r.autograded}
+    for student, expected in EXPECTED.items():
+        assert {cell: first[(student, cell)] for cell in expected} == expected, student
+    printed = capsys.readouterr().out
+    assert "alice" in tables["ps01"] and "14/14" in printed and "0/14" in printed and "11/14" in printed
+
+    with open(course / "grades.csv", newline="") as handle:
+        grades = {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(handle)}
+    assert grades == {"alice": 14.0, "bob": 0.0, "carol": 11.0}
+
+    demo(course)
+    second = {(r.student, r.cell): r.score for r in cell_scores(course, "ps01") if r.autograded}
+    assert second == first
+    assert _digest(course / "submitted") == before, "grading must never modify submitted/"
