@@ -7,7 +7,8 @@ c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
 c.CourseDirectory.course_id = "dl-labs"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 # SQLite is the embedded default; larger courses can point this at PostgreSQL (any SQLAlchemy URL).
-c.CourseDirectory.db_url = os.environ.get("LABS_DB_URL", "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db"))
+_default_db = "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db")
+c.CourseDirectory.db_url = os.environ.get("LABS_DB_URL", _default_db)
 
 # One problem set per folder: source/<ps>/<ps>.ipynb. Data comes from the `labs` package, never from files
 # copied into the assignment folder, so nothing is copied over a submission at autograde.

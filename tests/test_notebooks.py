@@ -83,4 +83,5 @@ def test_release_matches_generate_assignment(tmp_path):
 def test_solution_validates_under_nbgrader(tmp_path, name):
     course_dir = copy_course(tmp_path / "course")
     result = nbgrader(course_dir, "validate", f"source/{name}/{name}.ipynb", check=False, quiet=False)
-    assert "Success! Your notebook passes all the tests." in result.stdout, result.stdout[-3000:] + result.stderr[-3000:]
+    log = result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Success! Your notebook passes all the tests." in result.stdout, log
