@@ -4,6 +4,7 @@ Every check raises :class:`CheckFailed` (an ``AssertionError``) with a message n
 what came, and which shape, dtype or value differed.
 """
 
+from labs.checks.fresh import fresh
 from labs.checks.gradients import (
     assert_matches_autograd,
     autograd_gradient,
@@ -21,6 +22,7 @@ __all__ = [
     "assert_true",
     "autograd_gradient",
     "describe_layers",
+    "fresh",
     "numerical_gradient",
     "passed",
     "rel_error",

@@ -1,7 +1,9 @@
-"""Report stage: per-cell scores from the gradebook, the grades CSV and a table for the terminal."""
+"""Report stage: per-cell scores from the gradebook, the grades CSV, a table for the terminal, and the TA's
+report of a batch (per-question statistics, a histogram per question, failed and flagged submissions)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,3 +74,160 @@ def format_table(assignment: str, rows: list[CellScore]) -> str:
         row.append(f"{got:g}/{available:g}")
         lines.append("  ".join(row))
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------------
+# Per-question statistics, failure messages, plot, incidents: the TA's report of a batch
+# --------------------------------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
+@dataclass(frozen=True)
+class QuestionStats:
+    """Statistics of one autograded test cell over all graded students."""
+
+    cell: str
+    max_score: float
+    count: int
+    mean: float
+    full_share: float  # share of students with full marks
+    failure: str  # most common failure message ('' if none failed)
+    failure_count: int
+
+
+def failure_messages(root: Path, assignment: str) -> dict[tuple[str, str], str]:
+    """(student, test cell) -> why it lost its points, read from the autograded notebooks' outputs."""
+    import nbformat
+
+    messages: dict[tuple[str, str], str] = {}
+    for path in sorted((root / "autograded").glob(f"*/{assignment}/*.ipynb")):
+        student = path.parent.parent.name
+        try:
+            nb = nbformat.read(path, as_version=4)
+        except Exception:  # noqa: BLE001 - an unreadable notebook has no messages
+            continue
+        for cell in nb.cells:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
+                continue
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error":
+                    first = (output.get("evalue") or "").strip().splitlines()
+                    messages[(student, meta["grade_id"])] = f"{output.get('ename')}: {first[0] if first else ''}"[:300]
+                    break
+                if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                    text = output.get("text", "").strip().splitlines()
+                    messages[(student, meta["grade_id"])] = f"wrote to stderr: {text[0] if text else ''}"[:300]
+                    break
+    return messages
+
+
+def question_stats(rows: list[CellScore], failures: dict[tuple[str, str], str]) -> list[QuestionStats]:
+    """Mean score, share of full marks and most common failure message of every autograded cell."""
+    stats = []
+    for cell in sorted({r.cell for r in rows if r.autograded}):
+        cells = [r for r in rows if r.cell == cell and r.autograded]
+        scores = [r.score or 0.0 for r in cells]
+        maximum = cells[0].max_score
+        groups: dict[str, list[str]] = {}
+        for r in cells:
+            message = failures.get((r.student, cell))
+            if message and (r.score or 0.0) < r.max_score:
+                groups.setdefault(_NUMBER.sub("#", message), []).append(message)
+        common = max(groups.values(), key=len, default=[])
+        stats.append(QuestionStats(cell, maximum, len(cells), sum(scores) / len(cells),
+                                   sum(s >= maximum for s in scores) / len(cells), common[0] if common else "",
+                                   len(common)))
+    return stats
+
+
+def format_stats(assignment: str, stats: list[QuestionStats]) -> str:
+    """A text table of :func:`question_stats`."""
+    lines = [f"{assignment}: per-question statistics",
+             f"{'question':<26}{'max':>5}{'mean':>7}{'full':>7}  most common failure"]
+    for s in stats:
+        failure = f"{s.failure_count}x {s.failure}" if s.failure else "-"
+        lines.append(f"{s.cell.removeprefix('test_'):<26}{s.max_score:>5g}{s.mean:>7.2f}{s.full_share:>7.0%}  "
+                     f"{failure[:150]}")
+    return "\n".join(lines)
+
+
+def plot_histograms(assignment: str, rows: list[CellScore], path: Path) -> Path:
+    """A PNG with one histogram of scores per autograded question (matplotlib, Agg backend)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cells = sorted({r.cell for r in rows if r.autograded})
+    columns = min(4, max(1, len(cells)))
+    lines = max(1, -(-len(cells) // columns))
+    fig, axes = plt.subplots(lines, columns, figsize=(3.2 * columns, 2.6 * lines), squeeze=False)
+    for ax in axes.flat[len(cells):]:
+        ax.set_visible(False)
+    for ax, cell in zip(axes.flat, cells, strict=False):
+        scores = [r.score or 0.0 for r in rows if r.cell == cell and r.autograded]
+        maximum = max(r.max_score for r in rows if r.cell == cell)
+        ax.hist(scores, bins=[i - 0.5 for i in range(int(maximum) + 2)], color="tab:blue", edgecolor="white")
+        ax.set_title(cell.removeprefix("test_"), fontsize=9)
+        ax.set_xlabel(f"points (of {maximum:g})", fontsize=8)
+        ax.set_ylabel("students", fontsize=8)
+    fig.suptitle(f"{assignment}: scores per question ({len({r.student for r in rows})} students)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def incidents(root: Path, assignment: str) -> tuple[list[tuple[str, str, str]], dict[str, list[dict]]]:
+    """From the runner's state: ([(student, status, reason)] of failed or troubled runs, {student: flags})."""
+    import json
+
+    from labs.grading.run import STATE_DIR
+
+    failed, flagged = [], {}
+    for path in sorted((root / STATE_DIR / assignment).glob("*.json")):
+        state = json.loads(path.read_text())
+        if state.get("status") not in ("graded", "skipped") or state.get("reason"):
+            failed.append((state["student"], state.get("status", "?"), state.get("reason", "")))
+        if state.get("flags"):
+            flagged[state["student"]] = state["flags"]
+    return failed, flagged
+
+
+def format_incidents(failed: list[tuple[str, str, str]], flagged: dict[str, list[dict]]) -> str:
+    """Text list of failed and flagged submissions with their reasons."""
+    lines = [f"failed or interrupted submissions: {len(failed)}"]
+    lines.extend(f"  {student} [{status}]: {reason}" for student, status, reason in failed)
+    lines.append(f"flagged submissions: {len(flagged)}")
+    for student, flags in sorted(flagged.items()):
+        lines.append(f"  {student}:")
+        lines.extend(f"    {f['cell']} [{f['kind']}] {f['detail']}" for f in flags)
+    return "\n".join(lines)
+
+
+def write_report(root: Path, assignment: str, out: Path | None = None) -> str:
+    """Write ``reports/<assignment>/``: grades.csv (nbgrader export), questions.csv, scores.png and
+    report.txt (score table, statistics, failed and flagged submissions); returns the text."""
+    import csv
+
+    out = out or root / "reports" / assignment
+    out.mkdir(parents=True, exist_ok=True)
+    rows = cell_scores(root, assignment)
+    stats = question_stats(rows, failure_messages(root, assignment))
+    export_grades(root, out / "grades.csv")
+    with open(out / "questions.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["question", "max_score", "students", "mean", "full_marks_share", "most_common_failure",
+                         "failure_count"])
+        for s in stats:
+            writer.writerow([s.cell, s.max_score, s.count, f"{s.mean:.4f}", f"{s.full_share:.4f}", s.failure,
+                             s.failure_count])
+    if rows:
+        plot_histograms(assignment, rows, out / "scores.png")
+    text = "\n\n".join([format_table(assignment, rows), format_stats(assignment, stats),
+                        format_incidents(*incidents(root, assignment))])
+    (out / "report.txt").write_text(text + "\n")
+    return text

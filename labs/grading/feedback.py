@@ -1,0 +1,119 @@
+"""Feedback stage: nbgrader's ``generate_feedback`` without revealing hidden tests (nbgrader issue #917).
+
+Plain nbgrader renders the autograded notebook, whose test cells hold the hidden tests (nbgrader put them
+back to grade), and their tracebacks quote hidden lines. :class:`HideHiddenTests` runs first in nbgrader's
+``GenerateFeedback`` converter and, for every graded test cell, cuts the hidden region out of the source
+(nbgrader's own ``ClearHiddenTests``) and replaces a traceback that ran through hidden code by the error
+itself (``CheckFailed: gradient of sum(x^2 sin x) ...``): the student still learns which check failed
+and why. Any other line of output or source that repeats a hidden-test line is redacted as well.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
+
+REDACTED = "[line of a hidden test removed]"
+TRACEBACK_NOTE = "(the traceback is not shown: it runs through hidden tests)"
+#: Hidden lines shorter than this (``)``, ``else:``) are too generic to redact.
+MIN_LINE = 8
+
+
+def hidden_regions(source: str, begin: str = "BEGIN HIDDEN TESTS", end: str = "END HIDDEN TESTS") -> list[str]:
+    """The lines of ``source`` between the hidden-test delimiters."""
+    lines, inside = [], False
+    for line in source.splitlines():
+        if begin in line:
+            inside = True
+        elif end in line:
+            inside = False
+        elif inside:
+            lines.append(line)
+    return lines
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """Remove hidden tests, the tracebacks that quote them, and any echo of their lines, from a notebook."""
+
+    def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
+        from nbgrader.api import Gradebook
+
+        info = resources["nbgrader"]
+        self._clear = ClearHiddenTests(parent=self, enforce_metadata=False)
+        self._hidden_cells: set[str] = set()
+        hidden: set[str] = set()
+        with Gradebook(info["db_url"]) as gradebook:
+            notebook = gradebook.find_notebook(info["notebook"], info["assignment"])
+            for cell in notebook.source_cells:
+                lines = hidden_regions(cell.source or "", self._clear.begin_test_delimeter,
+                                       self._clear.end_test_delimeter)
+                if lines:
+                    self._hidden_cells.add(cell.name)
+                    hidden.update(line.strip() for line in lines)
+        visible = {line.strip() for cell in nb.cells for line in self._visible(cell).splitlines()}
+        self._hidden_lines = sorted(line for line in hidden if len(line) >= MIN_LINE and line not in visible)
+        return super().preprocess(nb, resources)
+
+    def _visible(self, cell: Any) -> str:
+        """The source of ``cell`` without its hidden region."""
+        lines = cell.source.splitlines()
+        return "\n".join(line for line in lines if line not in hidden_regions(cell.source,
+                         self._clear.begin_test_delimeter, self._clear.end_test_delimeter))
+
+    def _redact(self, text: str) -> str:
+        if not self._hidden_lines or not isinstance(text, str):
+            return text
+        out = [REDACTED if any(h in line for h in self._hidden_lines) else line for line in text.split("\n")]
+        return "\n".join(out)
+
+    def preprocess_cell(self, cell: Any, resources: dict, index: int) -> tuple[Any, dict]:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        had_hidden = grade_id in self._hidden_cells or bool(hidden_regions(
+            cell.source, self._clear.begin_test_delimeter, self._clear.end_test_delimeter))
+        cell, resources = self._clear.preprocess_cell(cell, resources, index)  # nbgrader cuts the region
+        cell.source = self._redact(cell.source)
+        for output in cell.get("outputs", []):
+            kind = output.get("output_type")
+            if kind == "error":
+                output["evalue"] = self._redact(output.get("evalue", ""))
+                if had_hidden:
+                    output["traceback"] = [f"{output.get('ename', 'Error')}: {output['evalue']}", TRACEBACK_NOTE]
+                else:
+                    output["traceback"] = [self._redact(line) for line in output.get("traceback", [])]
+            elif kind == "stream":
+                output["text"] = self._redact(output.get("text", ""))
+            elif kind in ("display_data", "execute_result"):
+                for mime, value in list(output.get("data", {}).items()):
+                    if mime.startswith("text/") or mime.endswith("json"):
+                        output["data"][mime] = self._redact(value) if isinstance(value, str) else value
+        return cell, resources
+
+
+def generate_feedback(root: Path, assignment: str, students: list[str] | None = None) -> list[Path]:
+    """Render ``feedback/<student>/<assignment>/*.html`` for graded students with hidden tests hidden."""
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.converters import GenerateFeedback
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.preprocessors import GetGrades
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from labs.grading.coursedir import db_url
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    config.CourseDirectory.root = str(root)
+    config.CourseDirectory.db_url = db_url(root)
+    config.GenerateFeedback.preprocessors = [HideHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]
+    graded = sorted(p.parent.name for p in (root / "autograded").glob(f"*/{assignment}") if p.is_dir())
+    written: list[Path] = []
+    for student in students or graded:
+        if student not in graded:
+            continue
+        coursedir = CourseDirectory(config=config)
+        coursedir.assignment_id, coursedir.student_id = assignment, student
+        converter = GenerateFeedback(coursedir=coursedir, config=config)
+        converter.force = True
+        converter.start()
+        written.extend(sorted((root / "feedback" / student / assignment).glob("*.html")))
+    return written
