@@ -5,3 +5,6 @@ from labs.data.mnist import MnistSplit, load_mnist, mnist_loaders
 from labs.data.toy import toy_regression_1d
 
 __all__ = ["BostonSplit", "MnistSplit", "load_boston", "load_mnist", "mnist_loaders", "toy_regression_1d"]
+from labs.data.functions2d import checkerboard, grid_2d, ring, ripple  # noqa: E402
+
+__all__ += ["checkerboard", "grid_2d", "ring", "ripple"]
