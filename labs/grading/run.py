@@ -16,16 +16,20 @@ A job carries everything as bytes (:class:`GradeJob`) and the work is handed out
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 import resource
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -406,15 +410,117 @@ def _worker_entry(jobdir: str) -> None:
 # One job: private course, sandbox process, watchdog
 # --------------------------------------------------------------------------------------------------
 
-_PRELOAD = ["labs.grading.run", "nbgrader.converters", "nbgrader.preprocessors", "nbgrader.api", "nbclient",
-            "jupyter_client", "psutil"]
+class Zygote:
+    """A small fork server: one process with nbgrader already imported that forks a fresh sandbox per job.
+
+    Starting a Python process and importing nbgrader takes ~3 s; forking a warm, single-threaded zygote
+    takes milliseconds. The zygote reads job folders on stdin and answers with the pid of the sandbox it
+    forked (it reaps its children itself). One zygote per process that grades, started on first use.
+    """
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+
+    def fork(self, jobdir: Path) -> int:
+        """Fork a sandbox that grades ``jobdir``; returns its pid."""
+        from labs.grading.coursedir import tool_env
+
+        with self._lock:
+            if self._process is None or self._process.poll() is not None:
+                self._process = subprocess.Popen(
+                    [sys.executable, "-m", "labs.grading.run", "--zygote"], stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=tool_env(), start_new_session=True)
+            assert self._process.stdin is not None and self._process.stdout is not None
+            self._process.stdin.write(f"{jobdir}\n".encode())
+            self._process.stdin.flush()
+            line = self._process.stdout.readline()
+        if not line.strip():
+            raise RuntimeError("the grading fork server stopped")
+        return int(line)
+
+    def close(self) -> None:
+        """Stop the zygote (its sandboxes are supervised and killed by their callers)."""
+        with self._lock:
+            if self._process is not None and self._process.poll() is None:
+                with contextlib.suppress(OSError):
+                    self._process.stdin.close()
+                try:
+                    self._process.wait(5)
+                except subprocess.TimeoutExpired:
+                    self._process.kill()
+            self._process = None
 
 
-def _context() -> multiprocessing.context.BaseContext:
-    """A fork-server context that has nbgrader imported once, so each sandbox starts in milliseconds."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(_PRELOAD)
-    return context
+def _zygote_main() -> None:
+    """The zygote's loop: import nbgrader once, then fork one sandbox per job folder read on stdin."""
+    import jupyter_client  # noqa: F401 - imported once here, inherited by every fork
+    import nbclient  # noqa: F401
+    import nbformat  # noqa: F401
+    import nbgrader.api  # noqa: F401
+    import nbgrader.converters  # noqa: F401
+    import nbgrader.preprocessors  # noqa: F401
+    import psutil  # noqa: F401
+    import traitlets.config.loader  # noqa: F401
+
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
+    while True:
+        line = sys.stdin.readline()
+        if not line:
+            return
+        jobdir = line.strip()
+        if not jobdir:
+            continue
+        pid = os.fork()
+        if pid == 0:
+            try:
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                devnull = os.open(os.devnull, os.O_RDWR)
+                os.dup2(devnull, 0)
+                _worker_entry(jobdir)
+            finally:
+                os._exit(0)
+        sys.stdout.write(f"{pid}\n")
+        sys.stdout.flush()
+
+
+_ZYGOTE = Zygote()
+atexit.register(_ZYGOTE.close)
+
+
+class _Sandbox:
+    """Handle on a forked sandbox process (not our child: the zygote reaps it)."""
+
+    def __init__(self, pid: int) -> None:
+        import psutil
+
+        self.pid = pid
+        try:
+            self._process: Any = psutil.Process(pid)
+        except psutil.Error:
+            self._process = None
+
+    def is_alive(self) -> bool:
+        import psutil
+
+        try:
+            return self._process is not None and self._process.status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
+
+    def join(self, timeout: float) -> None:
+        import psutil
+
+        with contextlib.suppress(psutil.Error):
+            if self._process is not None:
+                self._process.wait(timeout)
+
+    def kill(self) -> None:
+        import psutil
+
+        with contextlib.suppress(psutil.Error):
+            if self._process is not None:
+                self._process.kill()
 
 
 def _write_private_course(job: GradeJob, jobdir: Path) -> None:
@@ -452,32 +558,63 @@ def _tree_rss(pid: int) -> tuple[int, int]:
     return own, total
 
 
-def _supervise(process: multiprocessing.process.BaseProcess, job: GradeJob) -> tuple[str, list[str]]:
-    """Wait for the sandbox; enforce the time and memory limits. Returns (kill reason or '', notes)."""
+def _descendants(pid: int) -> dict[int, float]:
+    """pid -> start time of every process below ``pid`` (to kill them later even if they were orphaned)."""
+    import psutil
+
+    found = {}
+    with contextlib.suppress(psutil.Error):
+        for child in psutil.Process(pid).children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                found[child.pid] = child.create_time()
+    return found
+
+
+def _kill_known(known: dict[int, float]) -> None:
+    """Kill the processes of ``known`` that still run (checked by start time, so a reused pid is spared)."""
+    import psutil
+
+    for pid, started in known.items():
+        with contextlib.suppress(psutil.Error):
+            process = psutil.Process(pid)
+            if process.create_time() == started:
+                process.kill()
+
+
+def _supervise(process: _Sandbox, job: GradeJob) -> tuple[str, list[str]]:
+    """Wait for the sandbox; enforce the time and memory limits. Returns (kill reason or '', notes).
+
+    Every process the sandbox started is remembered, so that a kernel orphaned by a dying sandbox (one
+    that killed its own grader, say) is killed too.
+    """
     notes: list[str] = []
+    known: dict[int, float] = {}
     hard_limit = job.limits.time_limit * max(1, len(job.notebooks)) + GRACE_SECONDS
     start = time.monotonic()
+    killed = ""
     while process.is_alive():
         process.join(0.2)
         if not process.is_alive():
             break
+        known.update(_descendants(process.pid))
         elapsed = time.monotonic() - start
         if elapsed > hard_limit:
-            _kill_descendants(process.pid)
-            process.kill()
-            process.join(10)
-            return f"time limit: still running after {elapsed:.0f} s, killed", notes
+            killed = f"time limit: still running after {elapsed:.0f} s, killed"
+            break
         own, kernels = _tree_rss(process.pid)
         if kernels > job.limits.memory_limit:
             _kill_descendants(process.pid)
             notes.append(f"memory limit: the kernel used {kernels / GIB:.1f} GiB (limit "
                          f"{job.limits.memory_limit / GIB:.1f} GiB) and was killed")
         if own > WORKER_MEMORY:
-            _kill_descendants(process.pid)
-            process.kill()
-            process.join(10)
-            return f"memory limit: the grading process used {own / GIB:.1f} GiB, killed", notes
-    return "", notes
+            killed = f"memory limit: the grading process used {own / GIB:.1f} GiB, killed"
+            break
+    if killed:
+        _kill_descendants(process.pid)
+        process.kill()
+        process.join(10)
+    _kill_known(known)
+    return killed, notes
 
 
 def _read_back(folder: Path, notes: list[str]) -> dict[str, bytes]:
@@ -506,25 +643,25 @@ def grade_job(job: GradeJob) -> GradeResult:
     jobdir = Path(tempfile.mkdtemp(prefix="labs-grade-"))
     try:
         _write_private_course(job, jobdir)
-        process = _context().Process(target=_worker_entry, args=(str(jobdir),), name=f"grade-{job.student}")
-        process.start()
+        process = _Sandbox(_ZYGOTE.fork(jobdir))
         killed, notes = _supervise(process, job)
         result_file = jobdir / "result.json"
         if killed or not result_file.exists():
-            reason = killed or f"the grading process died (exit code {process.exitcode})"
+            reason = killed or "the grading process died before it could save a result"
             result = GradeResult(job.student, job.assignment, "failed", reason, notes)
         else:
             data = json.loads(result_file.read_text())
             result = GradeResult(job.student, job.assignment, data["status"], data.get("reason", ""),
                                  notes + data.get("notes", []), data.get("scores", {}), data.get("comments", {}),
                                  data.get("late_penalty", {}), data.get("timestamp"))
-            if not result.reason and any(n.startswith("memory limit") for n in notes):
-                result.reason = notes[0]
+            memory = [n for n in notes if n.startswith("memory limit")]
+            if memory:
+                result.reason = "; ".join(memory[:1] + ([result.reason] if result.reason else []))
             result.files = _read_back(jobdir / "autograded" / job.student / job.assignment, result.notes)
-        if result.status != "graded" or result.reason:
-            log = jobdir / "worker.log"
-            if log.exists():
-                result.notes.append("worker log tail: " + log.read_text(errors="replace")[-1500:])
+        log = jobdir / "worker.log"
+        if result.status != "graded" and log.exists():
+            lines = [line for line in log.read_text(errors="replace").splitlines() if "has changed!" not in line]
+            result.notes.append("grader log (last lines): " + " | ".join(lines[-8:])[-1500:])
     finally:
         shutil.rmtree(jobdir, ignore_errors=True)
     result.seconds = time.monotonic() - start
@@ -544,6 +681,22 @@ def course_config(root: Path) -> tuple[str, str]:
     return str(config.CourseDirectory.get("course_id", "default_course") or "default_course"), db_url(root)
 
 
+@contextlib.contextmanager
+def _tools_on_path() -> Any:
+    """Put this interpreter's scripts on PATH for the duration (a new gradebook runs ``alembic``)."""
+    from labs.grading.coursedir import tool_env
+
+    saved = os.environ.get("PATH")
+    os.environ["PATH"] = tool_env()["PATH"]
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("PATH", None)
+        else:
+            os.environ["PATH"] = saved
+
+
 def template_gradebook(url: str, course_id: str, assignment: str, path: Path) -> None:
     """Write a fresh SQLite gradebook at ``path`` holding only ``assignment``'s structure from ``url``."""
     from nbgrader.api import Gradebook, MissingEntry
@@ -554,7 +707,7 @@ def template_gradebook(url: str, course_id: str, assignment: str, path: Path) ->
         except MissingEntry:
             raise RuntimeError(f"{assignment} is not in the gradebook: run `labs release {assignment}` "
                                "(nbgrader generate_assignment) first") from None
-        with Gradebook(f"sqlite:///{path}", course_id) as copy:
+        with _tools_on_path(), Gradebook(f"sqlite:///{path}", course_id) as copy:
             copy.update_or_create_assignment(source.name, duedate=source.duedate)
             for nb in source.notebooks:
                 copy.update_or_create_notebook(nb.name, source.name, kernelspec=nb.kernelspec)
@@ -876,3 +1029,7 @@ def _finish(root: Path, base: dict, prepared: Prepared, result: GradeResult, out
         install_autograded(root, result)
     save_outcome(root, result.assignment, outcome)
     outcomes[outcome.student] = outcome
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--zygote"]:
+    _zygote_main()
