@@ -290,7 +290,6 @@ def _worker_env(limits: Limits) -> None:
     os.environ.pop("LABS_DB_URL", None)
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[name] = str(max(1, limits.threads))
-    os.environ["MPLBACKEND"] = os.environ.get("MPLBACKEND", "Agg")
 
 
 def _swap_execute(preprocessors: list, resilient: type) -> list:
@@ -335,7 +334,9 @@ def _autograde_in_sandbox(jobdir: Path, spec: dict) -> dict:
         converter.start()
     except Exception as error:  # noqa: BLE001 - recorded, the batch goes on
         result.update(status="failed", reason=f"nbgrader could not grade it: {type(error).__name__}: {error}")
+    logging.info("notebook graded; cleaning up")
     leftovers = _kill_descendants()
+    logging.info("cleanup done")
     if leftovers:
         result["notes"].append(f"killed {leftovers} process(es) the submission left running")
     result["notes"].extend(resilient.events)
@@ -391,7 +392,9 @@ def _worker_entry(jobdir: str) -> None:
     log = open(folder / "worker.log", "ab", buffering=0)  # noqa: SIM115 - lives as long as the process
     os.dup2(log.fileno(), 1)
     os.dup2(log.fileno(), 2)
-    logging.basicConfig(level=logging.INFO, force=True)
+    logging.basicConfig(level=logging.INFO, force=True, format="%(asctime)s %(levelname)s %(message)s")
+    warnings.filterwarnings("ignore", message=".*not in session.*")  # nbgrader's add_submission, harmless
+    logging.info("sandbox started")
     spec = json.loads((folder / "job.json").read_text())
     _become_subreaper()
     _apply_limits(Limits(**spec["limits"]))
@@ -401,6 +404,7 @@ def _worker_entry(jobdir: str) -> None:
         result = _autograde_in_sandbox(folder, spec)
     except BaseException as error:  # noqa: BLE001 - written for the parent to read
         result = {"status": "error", "reason": f"grader error: {type(error).__name__}: {error}", "notes": []}
+    logging.info("result ready")
     tmp = folder / "result.json.tmp"
     tmp.write_text(json.dumps(result))
     tmp.replace(folder / "result.json")
@@ -521,6 +525,16 @@ class _Sandbox:
         with contextlib.suppress(psutil.Error):
             if self._process is not None:
                 self._process.kill()
+
+
+_LIVE: set[_Sandbox] = set()  # sandboxes being supervised in this process
+
+
+def stop_all() -> None:
+    """Kill every running sandbox of this process with its kernels (on Ctrl-C: finished work is kept)."""
+    for sandbox in list(_LIVE):
+        _kill_descendants(sandbox.pid)
+        sandbox.kill()
 
 
 def _write_private_course(job: GradeJob, jobdir: Path) -> None:
@@ -644,7 +658,11 @@ def grade_job(job: GradeJob) -> GradeResult:
     try:
         _write_private_course(job, jobdir)
         process = _Sandbox(_ZYGOTE.fork(jobdir))
-        killed, notes = _supervise(process, job)
+        _LIVE.add(process)
+        try:
+            killed, notes = _supervise(process, job)
+        finally:
+            _LIVE.discard(process)
         result_file = jobdir / "result.json"
         if killed or not result_file.exists():
             reason = killed or "the grading process died before it could save a result"
@@ -663,7 +681,10 @@ def grade_job(job: GradeJob) -> GradeResult:
             lines = [line for line in log.read_text(errors="replace").splitlines() if "has changed!" not in line]
             result.notes.append("grader log (last lines): " + " | ".join(lines[-8:])[-1500:])
     finally:
-        shutil.rmtree(jobdir, ignore_errors=True)
+        if os.environ.get("LABS_KEEP_SANDBOX"):  # debugging: keep the private course and its worker.log
+            logging.getLogger(__name__).warning("sandbox of %s kept in %s", job.student, jobdir)
+        else:
+            shutil.rmtree(jobdir, ignore_errors=True)
     result.seconds = time.monotonic() - start
     return result
 
@@ -681,25 +702,24 @@ def course_config(root: Path) -> tuple[str, str]:
     return str(config.CourseDirectory.get("course_id", "default_course") or "default_course"), db_url(root)
 
 
-@contextlib.contextmanager
-def _tools_on_path() -> Any:
-    """Put this interpreter's scripts on PATH for the duration (a new gradebook runs ``alembic``)."""
-    from labs.grading.coursedir import tool_env
-
-    saved = os.environ.get("PATH")
-    os.environ["PATH"] = tool_env()["PATH"]
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop("PATH", None)
-        else:
-            os.environ["PATH"] = saved
-
-
 def template_gradebook(url: str, course_id: str, assignment: str, path: Path) -> None:
-    """Write a fresh SQLite gradebook at ``path`` holding only ``assignment``'s structure from ``url``."""
-    from nbgrader.api import Gradebook, MissingEntry
+    """Write a fresh SQLite gradebook at ``path`` holding only ``assignment``'s structure from ``url``.
+
+    nbgrader's own tables and ORM classes, filled in one transaction (the per-row ``update_or_create_*``
+    calls take seconds); the schema version is copied from the main gradebook, so no ``alembic`` run.
+    """
+    from nbgrader.api import (
+        Assignment,
+        Base,
+        Gradebook,
+        GradeCell,
+        MissingEntry,
+        Notebook,
+        SolutionCell,
+        SourceCell,
+        TaskCell,
+    )
+    from sqlalchemy import create_engine, text
 
     with Gradebook(url, course_id) as main:
         try:
@@ -707,21 +727,28 @@ def template_gradebook(url: str, course_id: str, assignment: str, path: Path) ->
         except MissingEntry:
             raise RuntimeError(f"{assignment} is not in the gradebook: run `labs release {assignment}` "
                                "(nbgrader generate_assignment) first") from None
-        with _tools_on_path(), Gradebook(f"sqlite:///{path}", course_id) as copy:
-            copy.update_or_create_assignment(source.name, duedate=source.duedate)
+        version = main.db.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        engine = create_engine(f"sqlite:///{path}")
+        Base.metadata.create_all(engine)
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+            connection.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": version})
+        engine.dispose()
+        with Gradebook(f"sqlite:///{path}", course_id) as copy:
+            target = Assignment(name=source.name, duedate=source.duedate, course_id=course_id)
+            rows: list[Any] = [target]
             for nb in source.notebooks:
-                copy.update_or_create_notebook(nb.name, source.name, kernelspec=nb.kernelspec)
-                for cell in nb.grade_cells:
-                    copy.update_or_create_grade_cell(cell.name, nb.name, source.name, max_score=cell.max_score,
-                                                     cell_type=cell.cell_type)
-                for cell in nb.solution_cells:
-                    copy.update_or_create_solution_cell(cell.name, nb.name, source.name)
-                for cell in nb.task_cells:
-                    copy.update_or_create_task_cell(cell.name, nb.name, source.name, max_score=cell.max_score,
-                                                    cell_type=cell.cell_type)
-                for cell in nb.source_cells:
-                    copy.update_or_create_source_cell(cell.name, nb.name, source.name, cell_type=cell.cell_type,
-                                                      locked=cell.locked, source=cell.source, checksum=cell.checksum)
+                notebook = Notebook(name=nb.name, assignment=target, kernelspec=nb.kernelspec)
+                rows.append(notebook)
+                rows += [GradeCell(name=c.name, notebook=notebook, max_score=c.max_score, cell_type=c.cell_type)
+                         for c in nb.grade_cells]
+                rows += [SolutionCell(name=c.name, notebook=notebook) for c in nb.solution_cells]
+                rows += [TaskCell(name=c.name, notebook=notebook, max_score=c.max_score, cell_type=c.cell_type)
+                         for c in nb.task_cells]
+                rows += [SourceCell(name=c.name, notebook=notebook, cell_type=c.cell_type, locked=c.locked,
+                                    source=c.source, checksum=c.checksum) for c in nb.source_cells]
+            copy.db.add_all(rows)
+            copy.db.commit()
 
 
 def notebook_names(url: str, course_id: str, assignment: str) -> list[str]:
@@ -1005,6 +1032,9 @@ def autograde(
             bar.update(1)
             bar.set_postfix(failed=sum(o.status != "graded" for o in outcomes.values() if o.status != "skipped"))
         bar.close()
+    except KeyboardInterrupt:
+        stop_all()  # what finished is saved; the rest is graded on the next run
+        raise
     finally:
         if own_executor:
             executor.close()
