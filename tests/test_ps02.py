@@ -26,7 +26,7 @@ from labs.data import checkerboard, grid_2d, ring, ripple
 
 @pytest.fixture(scope="module", autouse=True)
 def _one_thread():
-    """The notebook's tensors are small: one thread is as fast and does not fight other processes for the cores."""
+    """Run on one thread, as the notebook does while graded (it calls torch.set_num_threads(1)); restore after."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

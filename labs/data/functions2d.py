@@ -11,12 +11,8 @@ import math
 import torch
 
 
-def grid_2d(n: int = 64, low: float = -1.0, high: float = 1.0, *, midpoints: bool = False) -> torch.Tensor:
-    """The n x n grid on [low, high]^2 as float32 points (n*n, 2), row by row (y outer, x inner).
-
-    With ``midpoints=True`` it returns instead the centres of the (n - 1) x (n - 1) cells of that grid:
-    points that lie between the grid's points, for measuring the error of a model fitted on the grid.
-    """
+def grid_2d(n: int = 65, low: float = -1.0, high: float = 1.0, *, midpoints: bool = False) -> torch.Tensor:
+    """The n x n grid on [low, high]^2 as float32 points (n*n, 2), y outer; midpoints: its (n-1)^2 cell centres."""
     if n < 2:
         raise ValueError(f"a grid needs n >= 2 points per side, got {n}")
     axis = torch.linspace(low, high, n, dtype=torch.float64)

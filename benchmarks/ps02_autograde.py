@@ -1,0 +1,159 @@
+"""Time nbgrader on ps02: generate the release, autograde a solved and a blank submission, report the numbers.
+
+Works on a throw-away copy of the course (nbgrader_config.py and source/), so the repository is untouched:
+
+    .venv/bin/python benchmarks/ps02_autograde.py           # grading budget, as nbgrader runs it
+    .venv/bin/python benchmarks/ps02_autograde.py --full    # also run the solution with the full budget
+
+Prints one row per submission: the wall-clock seconds of its ``nbgrader autograde``, the autograded score, and
+the results the notebook prints on lines starting with ``[ps02]`` (held-out errors of the 2-D fits, MNIST test
+accuracy on the offline 5,000-image sample, activation scales of the initialisation study).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENT = "ps02"
+MARKER = f"[{ASSIGNMENT}]"
+
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def nbgrader_env(threads: int | None) -> dict[str, str]:
+    """This interpreter's scripts on PATH (nbgrader calls alembic and jupyter), the default SQLite gradebook,
+    and ``threads`` math-library threads for the kernel (None leaves torch's default)."""
+    env = dict(os.environ)
+    if threads is not None:
+        env.update({name: str(threads) for name in THREAD_VARIABLES})
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env.pop("LABS_DB_URL", None)
+    env.pop("NBGRADER_EXECUTION", None)
+    return env
+
+
+def nbgrader(course: Path, *args: str, threads: int | None = None) -> float:
+    """Run ``nbgrader <args>`` in ``course``; return its wall-clock seconds; raise with its log on failure."""
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"], cwd=course,
+                            env=nbgrader_env(threads), capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        raise RuntimeError(f"nbgrader {' '.join(args)} failed (exit {result.returncode}):\n{result.stderr[-4000:]}")
+    return seconds
+
+
+def make_course(folder: Path) -> Path:
+    """A copy of the course config and the ps02 source in ``folder``."""
+    shutil.copy2(ROOT / "nbgrader_config.py", folder / "nbgrader_config.py")
+    shutil.copytree(ROOT / "source" / ASSIGNMENT, folder / "source" / ASSIGNMENT)
+    return folder
+
+
+def submit(course: Path, student: str, notebook: Path) -> None:
+    """Place ``notebook`` as the submission of ``student``."""
+    target = course / "submitted" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(notebook, target)
+
+
+def score(course: Path, student: str) -> tuple[float, float]:
+    """(autograded points, autograded maximum) of ``student`` from the course's gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        submission = gradebook.find_submission(ASSIGNMENT, student)
+        got = sum(g.score for nb in submission.notebooks for g in nb.grades if g.cell.cell_type == "code")
+        available = sum(g.max_score for nb in submission.notebooks for g in nb.grades if g.cell.cell_type == "code")
+    return float(got), float(available)
+
+
+def printed_results(notebook: Path) -> list[str]:
+    """The ``[ps02] ...`` lines of the notebook's stored outputs."""
+    nb = nbformat.read(notebook, as_version=4)
+    lines = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                lines += [line.strip() for line in output.get("text", "").splitlines() if line.startswith(MARKER)]
+    return lines
+
+
+def run_full_budget(notebook: Path) -> tuple[float, list[str]]:
+    """Execute the solution notebook outside grading mode (full budgets); return seconds and its result lines."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(notebook, as_version=4)
+    env_before = os.environ.pop("NBGRADER_EXECUTION", None)
+    start = time.perf_counter()
+    try:
+        NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
+    finally:
+        if env_before is not None:
+            os.environ["NBGRADER_EXECUTION"] = env_before
+    seconds = time.perf_counter() - start
+    with tempfile.NamedTemporaryFile("w", suffix=".ipynb", delete=False) as handle:
+        nbformat.write(nb, handle)
+    lines = printed_results(Path(handle.name))
+    os.unlink(handle.name)
+    return seconds, lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="also execute the solution with the full budgets")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary course folder and print its path")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="OMP/MKL threads of the grading kernel (labs' own runner uses 1; default: torch's choice)")
+    args = parser.parse_args(argv)
+    threads = args.threads
+
+    folder = Path(tempfile.mkdtemp(prefix="ps02-bench-"))
+    try:
+        course = make_course(folder)
+        release_seconds = nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+        submit(course, "solved", ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+        submit(course, "blank", course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+        rows = []
+        for student in ["solved", "blank"]:
+            seconds = nbgrader(course, "autograde", ASSIGNMENT, "--student", student, "--create", "--force",
+                               threads=threads)
+            got, available = score(course, student)
+            graded = course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+            rows.append((student, seconds, got, available, printed_results(graded)))
+
+        setting = "default" if threads is None else str(threads)
+        print(f"{ASSIGNMENT}: nbgrader generate_assignment {release_seconds:.1f} s "
+              f"({os.cpu_count()} CPUs, kernel math threads: {setting})")
+        print(f"{'submission':<12}{'autograde s':>12}{'score':>12}")
+        for student, seconds, got, available, _ in rows:
+            print(f"{student:<12}{seconds:>12.1f}{f'{got:g}/{available:g}':>12}")
+        for student, *_, lines in rows:
+            if lines:
+                print(f"results printed by the {student} notebook (grading budget, offline MNIST sample):")
+                print("\n".join(f"  {line}" for line in lines))
+        if args.full:
+            seconds, lines = run_full_budget(ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+            print(f"full budget run of the solution: {seconds:.1f} s")
+            print("\n".join(f"  {line}" for line in lines))
+        if args.keep:
+            print(f"course copy kept in {folder}")
+    finally:
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
