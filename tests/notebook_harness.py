@@ -11,11 +11,13 @@ import contextlib
 import copy
 import io
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib
 import nbformat
+import torch
 
 matplotlib.use("Agg")
 
@@ -77,6 +79,7 @@ def run_cells(nb: nbformat.NotebookNode, replacements: dict[str, str] | None = N
     replacements = replacements or {}
     namespace: dict[str, object] = {"__name__": "__main__"}
     result = RunResult()
+    threads = torch.get_num_threads()  # notebooks may change it while graded: give it back to pytest
     previous = os.environ.get("NBGRADER_EXECUTION")
     os.environ["NBGRADER_EXECUTION"] = "validate"
     try:
@@ -96,6 +99,7 @@ def run_cells(nb: nbformat.NotebookNode, replacements: dict[str, str] | None = N
             if is_test:
                 result.passed.add(meta["grade_id"])
     finally:
+        torch.set_num_threads(threads)
         if previous is None:
             os.environ.pop("NBGRADER_EXECUTION", None)
         else:
@@ -113,6 +117,23 @@ def answer_cells(nb: nbformat.NotebookNode) -> dict[str, str]:
         for c in nb.cells
         if c.cell_type == "code" and nbgrader_meta(c).get("solution")
     }
+
+
+def parts_with(nb: nbformat.NotebookNode, cells: set[str]) -> nbformat.NotebookNode:
+    """The notebook's preamble plus only the parts (cells from one ``partN`` heading to the next) holding ``cells``.
+
+    Only for notebooks whose parts share nothing but the preamble: a bug in one part cannot change the score
+    of another, so running only the parts involved keeps a bug catalogue fast.
+    """
+    ids = [nbgrader_meta(c).get("grade_id", "") for c in nb.cells]
+    starts = [i for i, grade_id in enumerate(ids) if re.fullmatch(r"part\d+", grade_id)]
+    keep = list(range(starts[0]))
+    for start, end in zip(starts, starts[1:] + [len(ids)], strict=True):
+        if cells & set(ids[start:end]):
+            keep += range(start, end)
+    trimmed = copy.copy(nb)
+    trimmed.cells = [nb.cells[i] for i in keep]
+    return trimmed
 
 
 def apply_bug(nb: nbformat.NotebookNode, bug: Bug) -> dict[str, str]:

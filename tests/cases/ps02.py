@@ -2,6 +2,9 @@
 
 from notebook_harness import Bug
 
+# The six parts share only the imports cell: each bug runs only the parts it touches.
+INDEPENDENT_PARTS = True
+
 BUGS = [
     # Part 1: capacity
     Bug("ReLU after the output layer", "make_mlp", "layers.append(nn.Linear(size, out_features))",
