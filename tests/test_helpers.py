@@ -197,3 +197,25 @@ def test_layer_checks():
         assert_layers(model, ["Linear(1, 4)", "ReLU", "Linear(4, 1)"])
     with pytest.raises(CheckFailed, match="expected an nn.Module, got function"):
         assert_layers(lambda x: x, [])
+
+
+def _write_idx(path, array: np.ndarray) -> None:
+    """Write ``array`` (uint8) in the IDX format that MNIST's raw files use."""
+    magic = 0x0800 + array.ndim
+    header = magic.to_bytes(4, "big") + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def test_torchvision_path_reads_raw_mnist_files(tmp_path, monkeypatch):
+    """The Colab path (torchvision MNIST) runs here on raw files laid out as a finished download would be."""
+    monkeypatch.setenv("LABS_DATA_DIR", str(tmp_path))
+    raw = tmp_path / "torchvision" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for prefix, count in (("train", 12), ("t10k", 5)):
+        _write_idx(raw / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (count, 28, 28)))
+        _write_idx(raw / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 10, count))
+    split = load_mnist("torchvision")
+    images, labels = split.train.tensors
+    assert split.source == "torchvision" and images.shape == (12, 1, 28, 28) and len(split.test) == 5
+    assert images.dtype == torch.float32 and labels.dtype == torch.int64 and float(images.max()) <= 1.0
