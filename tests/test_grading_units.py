@@ -283,3 +283,70 @@ def test_question_stats_pick_the_most_common_failure() -> None:
 def test_corpus_builders_do_not_share_state() -> None:
     first = hostile.cases()[0].build(REPO)
     assert first == copy.deepcopy(hostile.cases()[0]).build(REPO)
+
+
+# -- file-system sandbox -------------------------------------------------------------------------------
+
+
+def test_sandbox_hides_the_course_and_the_other_jobs(tmp_path: Path) -> None:
+    import json
+    import os
+
+    from labs.grading.run import _seal
+
+    course = tmp_path / "course"
+    (course / "submitted" / "alice").mkdir(parents=True)
+    (course / "submitted" / "alice" / "ps01.ipynb").write_text("alice's work")
+    (course / "gradebook.db").write_text("hidden tests")
+    parent = tmp_path / "jobs"
+    mine, other = parent / "job-mine", parent / "job-other"
+    mine.mkdir(parents=True)
+    other.mkdir()
+    pid = os.fork()
+    if pid == 0:  # the sandbox
+        report: dict[str, object] = {"note": _seal(str(course), mine)}
+        report["submitted"] = os.listdir(course / "submitted")
+        report["gradebook"] = (course / "gradebook.db").read_text()
+        report["jobs"] = os.listdir(parent)
+        try:
+            (course / "evil.txt").write_text("x")
+            report["write"] = "allowed"
+        except OSError:
+            report["write"] = "blocked"
+        (mine / "out.json").write_text(json.dumps(report))
+        os._exit(0)
+    os.waitpid(pid, 0)
+    report = json.loads((mine / "out.json").read_text())
+    if report["note"]:
+        pytest.skip(report["note"])
+    assert report == {"note": "", "submitted": [], "gradebook": "", "jobs": ["job-mine"], "write": "blocked"}
+    assert (course / "submitted" / "alice" / "ps01.ipynb").read_text() == "alice's work"
+    assert not (course / "evil.txt").exists() and other.is_dir()
+
+
+def test_a_locked_gradebook_only_delays_the_merge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+    import threading
+    import time
+
+    from nbgrader.api import Gradebook
+
+    from labs.grading.coursedir import tool_env
+    from labs.grading.run import GradeResult, merge_result
+
+    monkeypatch.setenv("PATH", tool_env()["PATH"])  # a new gradebook runs alembic
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Gradebook(url, "course") as gradebook:
+        gradebook.add_assignment("ps01")
+        gradebook.add_notebook("ps01", "ps01")
+        gradebook.add_grade_cell("test_a", "ps01", "ps01", max_score=2, cell_type="code")
+    holder = sqlite3.connect(tmp_path / "gradebook.db", isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")  # another program (a TA's formgrader) holds the database
+    releaser = threading.Timer(6.0, lambda: holder.execute("COMMIT"))  # longer than SQLite's 5 s busy wait
+    releaser.start()
+    start = time.monotonic()
+    merge_result(url, "course", GradeResult("ann", "ps01", "graded", scores={"ps01": {"test_a": 2.0}}))
+    releaser.join()
+    assert time.monotonic() - start >= 5.5
+    with Gradebook(url, "course") as gradebook:
+        assert gradebook.find_grade("test_a", "ps01", "ps01", "ann").score == 2.0

@@ -100,6 +100,7 @@ class GradeJob:
     files: dict[str, bytes]  # path relative to submitted/<student>/<assignment>/ -> content
     source_files: dict[str, bytes]  # non-notebook files of source/<assignment>/
     limits: Limits = field(default_factory=Limits)
+    course_root: str | None = None  # hidden from the sandbox when it exists on the grading machine
 
 
 @dataclass
@@ -285,9 +286,13 @@ def _apply_limits(limits: Limits) -> None:
             resource.setrlimit(kind, (value, hard))
 
 
-def _worker_env(limits: Limits) -> None:
-    """The kernel's environment: no database URL of the course, bounded math-library threads."""
+def _worker_env(limits: Limits, folder: Path) -> None:
+    """The kernel's environment: no database URL or course path, private Jupyter runtime files (connection
+    keys of other students' kernels out of reach), bounded math-library threads."""
     os.environ.pop("LABS_DB_URL", None)
+    os.environ.pop("OLDPWD", None)
+    os.environ["PWD"] = str(folder)
+    os.environ["JUPYTER_RUNTIME_DIR"] = str(folder / ".runtime")
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[name] = str(max(1, limits.threads))
 
@@ -385,6 +390,62 @@ def _cross_check(folder: Path, scores: dict[str, dict]) -> str:
     return ""
 
 
+_CLONE_NEWNS, _CLONE_NEWUSER = 0x00020000, 0x10000000
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
+_KEPT_FLAGS = 2 | 4 | 8 | 1024 | 2048 | 4096  # nosuid, nodev, noexec, noatime, nodiratime, relatime
+#: Folders and files of the course a submission has no business seeing while it is graded.
+HIDDEN_IN_COURSE = ("submitted", "autograded", "feedback", "source", "release", "reports", "downloaded", ".work")
+
+
+def _mount(libc: Any, source: str | None, target: str | Path, fstype: str | None, flags: int,
+           data: str | None = None) -> None:
+    enc = (lambda v: None if v is None else str(v).encode())  # noqa: E731 - local helper
+    if libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"mount {target}: {os.strerror(error)}")
+
+
+def _seal(course_root: str | None, jobdir: Path) -> str:
+    """Give this sandbox (and the kernel it starts) its own view of the file system (Linux namespaces).
+
+    The course folder becomes read-only, its submitted/, autograded/, source/ ... folders and its gradebook
+    appear empty, and the sibling sandboxes of other students are hidden. Returns '' on success, else a note
+    saying why the sandbox runs without it (no namespaces in this container, say): grading goes on.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.unshare(_CLONE_NEWNS) != 0:
+            uid, gid = os.getuid(), os.getgid()
+            if libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNS) != 0:
+                raise OSError(ctypes.get_errno(), "unshare: " + os.strerror(ctypes.get_errno()))
+            Path("/proc/self/setgroups").write_text("deny")
+            Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
+            Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
+        _mount(libc, "none", "/", None, _MS_REC | _MS_PRIVATE)
+        root = Path(course_root).resolve() if course_root else None
+        if root is not None and root.is_dir() and not jobdir.resolve().is_relative_to(root):
+            _mount(libc, str(root), root, None, _MS_BIND | _MS_REC)
+            kept = os.statvfs(root).f_flag & _KEPT_FLAGS
+            _mount(libc, None, root, None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY | kept)
+            for name in HIDDEN_IN_COURSE:
+                if (root / name).is_dir():
+                    _mount(libc, "tmpfs", root / name, "tmpfs", _MS_NOSUID | _MS_NODEV | _MS_RDONLY, "size=4k,mode=555")
+            for path in root.glob("*.db*"):
+                if path.is_file():
+                    _mount(libc, "/dev/null", path, None, _MS_BIND)
+        parent = jobdir.parent
+        handle = os.open(jobdir, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            _mount(libc, "tmpfs", parent, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=64k,mode=700")
+            jobdir.mkdir()
+            _mount(libc, f"/proc/self/fd/{handle}", jobdir, None, _MS_BIND)
+        finally:
+            os.close(handle)
+        return ""
+    except (OSError, AttributeError) as error:
+        return f"no file-system sandbox on this machine ({error}); the submission saw the real file system"
+
+
 def _worker_entry(jobdir: str) -> None:
     """Entry point of a sandbox process (started by :func:`grade_job`): grade, write ``result.json``."""
     os.setsid()
@@ -398,12 +459,15 @@ def _worker_entry(jobdir: str) -> None:
     spec = json.loads((folder / "job.json").read_text())
     _become_subreaper()
     _apply_limits(Limits(**spec["limits"]))
-    _worker_env(Limits(**spec["limits"]))
+    sealed = _seal(spec.get("course_root"), folder)
+    _worker_env(Limits(**spec["limits"]), folder)
     os.chdir(folder)
     try:
         result = _autograde_in_sandbox(folder, spec)
     except BaseException as error:  # noqa: BLE001 - written for the parent to read
         result = {"status": "error", "reason": f"grader error: {type(error).__name__}: {error}", "notes": []}
+    if sealed:
+        result.setdefault("notes", []).append(sealed)
     logging.info("result ready")
     tmp = folder / "result.json.tmp"
     tmp.write_text(json.dumps(result))
@@ -551,7 +615,7 @@ def _write_private_course(job: GradeJob, jobdir: Path) -> None:
             target.write_bytes(content)
     (jobdir / "source" / job.assignment).mkdir(parents=True, exist_ok=True)
     spec = {"student": job.student, "assignment": job.assignment, "course_id": job.course_id,
-            "limits": asdict(job.limits)}
+            "limits": asdict(job.limits), "course_root": job.course_root}
     (jobdir / "job.json").write_text(json.dumps(spec))
 
 
@@ -647,6 +711,17 @@ def _read_back(folder: Path, notes: list[str]) -> dict[str, bytes]:
     return files
 
 
+_PARENT: list[Path] = []
+
+
+def _job_parent() -> Path:
+    """The folder that holds this process's private courses (one folder, hidden from each sandbox)."""
+    if not _PARENT or not _PARENT[0].is_dir():
+        _PARENT[:] = [Path(tempfile.mkdtemp(prefix="labs-grading-"))]
+        atexit.register(shutil.rmtree, _PARENT[0], True)
+    return _PARENT[0]
+
+
 def grade_job(job: GradeJob) -> GradeResult:
     """Grade one student's submission in a sandbox process and return what it produced.
 
@@ -654,7 +729,7 @@ def grade_job(job: GradeJob) -> GradeResult:
     Executor` hands to its workers.
     """
     start = time.monotonic()
-    jobdir = Path(tempfile.mkdtemp(prefix="labs-grade-"))
+    jobdir = Path(tempfile.mkdtemp(prefix="job-", dir=_job_parent()))
     try:
         _write_private_course(job, jobdir)
         process = _Sandbox(_ZYGOTE.fork(jobdir))
@@ -925,7 +1000,7 @@ def prepare(root: Path, assignment: str, student: str, base: dict, repair: bool 
         reason = "; ".join(outcome.notes) or "no notebook to grade"
         return Prepared(outcome, result=GradeResult(student, assignment, "failed", reason))
     job = GradeJob(student, assignment, base["course_id"], base["notebooks"], base["config_text"],
-                   base["template_db"], files, base["source_files"], base["limits"])
+                   base["template_db"], files, base["source_files"], base["limits"], str(root.resolve()))
     return Prepared(outcome, job=job)
 
 
