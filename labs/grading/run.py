@@ -490,15 +490,22 @@ class Zygote:
         self._process: subprocess.Popen | None = None
         self._lock = threading.Lock()
 
-    def fork(self, jobdir: Path) -> int:
-        """Fork a sandbox that grades ``jobdir``; returns its pid."""
+    def start(self) -> None:
+        """Start the zygote now (it imports nbgrader while the caller prepares the jobs)."""
         from labs.grading.coursedir import tool_env
 
         with self._lock:
             if self._process is None or self._process.poll() is not None:
                 self._process = subprocess.Popen(
                     [sys.executable, "-m", "labs.grading.run", "--zygote"], stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=tool_env(), start_new_session=True)
+                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=tool_env(), start_new_session=True,
+                    cwd=tempfile.gettempdir())
+
+    def fork(self, jobdir: Path) -> int:
+        """Fork a sandbox that grades ``jobdir``; returns its pid."""
+        self.start()
+        with self._lock:
+            assert self._process is not None
             assert self._process.stdin is not None and self._process.stdout is not None
             self._process.stdin.write(f"{jobdir}\n".encode())
             self._process.stdin.flush()
@@ -671,7 +678,7 @@ def _supervise(process: _Sandbox, job: GradeJob) -> tuple[str, list[str]]:
     start = time.monotonic()
     killed = ""
     while process.is_alive():
-        process.join(0.2)
+        process.join(0.5)
         if not process.is_alive():
             break
         known.update(_descendants(process.pid))
@@ -718,7 +725,8 @@ def _job_parent() -> Path:
     """The folder that holds this process's private courses (one folder, hidden from each sandbox)."""
     if not _PARENT or not _PARENT[0].is_dir():
         _PARENT[:] = [Path(tempfile.mkdtemp(prefix="labs-grading-"))]
-        atexit.register(shutil.rmtree, _PARENT[0], True)
+        if not os.environ.get("LABS_KEEP_SANDBOX"):
+            atexit.register(shutil.rmtree, _PARENT[0], True)
     return _PARENT[0]
 
 
@@ -1075,6 +1083,8 @@ def autograde(
 
     workers = workers or default_workers()
     limits = limits or Limits(threads=max(1, default_workers() // workers))
+    if executor is None:
+        _ZYGOTE.start()  # imports nbgrader in the background while the jobs are prepared
     names = students or submitted_students(root, assignment)
     before = tree_digest(root / "submitted")
     base = _batch_base(root, assignment, limits)
