@@ -41,7 +41,9 @@ PROCESS_MODULES = ("subprocess", "multiprocessing", "ctypes", "signal", "pty", "
 HOOK_CALLS = {"get_ipython", "sys.settrace", "sys.setprofile", "sys.excepthook", "sys.displayhook",
               "sys.modules", "threading.settrace", "sys.set_asyncgen_hooks", "atexit.register"}
 DYNAMIC_CALLS = {"exec", "eval", "compile", "__import__", "importlib.import_module", "importlib.reload", "globals",
-                 "vars", "locals", "setattr", "delattr", "getattr"}
+                 "builtins.exec", "builtins.eval"}
+#: IPython modules students use for display only.
+HARMLESS_IPYTHON = ("IPython.display",)
 FILE_CALLS = {"open", "io.open", "os.open", "os.listdir", "os.scandir", "os.walk", "os.remove", "os.unlink",
               "os.rename", "os.replace", "os.rmdir", "os.chdir", "os.chmod", "glob.glob", "glob.iglob",
               "shutil.rmtree", "shutil.copy", "shutil.copyfile", "shutil.move", "sqlite3.connect", "pathlib.Path",
@@ -251,7 +253,8 @@ class _CellAuditor(ast.NodeVisitor):
             self.flag("process", f"imports {name}")
         elif top in FILE_MODULES:
             self.flag("files", f"imports {name}")
-        elif top in ("IPython", "ipykernel", "builtins", "importlib", "inspect", "gc", "sys") and name != "sys":
+        elif top in ("IPython", "ipykernel", "builtins", "importlib", "inspect", "gc") and \
+                not name.startswith(HARMLESS_IPYTHON):
             self.flag("hook", f"imports {name}")
 
     def visit_Call(self, node: ast.Call) -> None:
@@ -260,15 +263,13 @@ class _CellAuditor(ast.NodeVisitor):
             self.flag("exit", f"calls {path}()")
         elif path in HOOK_CALLS or path.startswith(("sys.set", "get_ipython")):
             self.flag("hook", f"calls {path}()")
+        elif path in ("setattr", "delattr") and node.args:
+            target = self.full(node.args[0]) or ""
+            if target.startswith(PROTECTED_MODULES) or target.split(".")[0] in self.protected or \
+                    target.startswith(("__builtins__", "sys.modules")):
+                self.flag("monkeypatch", f"calls {path}({target}, ...)")
         elif path in DYNAMIC_CALLS:
-            if path in ("setattr", "delattr") and node.args:
-                target = self.full(node.args[0]) or ""
-                self.flag("monkeypatch" if target.startswith(PROTECTED_MODULES) or target in self.protected
-                          else "dynamic-code", f"calls {path}({target or '...'}, ...)")
-            elif path == "getattr" and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant):
-                pass  # getattr(obj, "literal") is ordinary code
-            else:
-                self.flag("dynamic-code", f"calls {path}()")
+            self.flag("dynamic-code", f"calls {path}()")
         elif path in FILE_CALLS or path.startswith(("os.path.", "shutil.", "sqlite3.", "glob.")):
             if path not in ("os.path.join", "os.path.exists", "os.path.basename", "os.path.splitext"):
                 self.flag("files", f"calls {path}()")

@@ -159,6 +159,7 @@ def plot_histograms(assignment: str, rows: list[CellScore], path: Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     cells = sorted({r.cell for r in rows if r.autograded})
     columns = min(4, max(1, len(cells)))
@@ -170,6 +171,8 @@ def plot_histograms(assignment: str, rows: list[CellScore], path: Path) -> Path:
         scores = [r.score or 0.0 for r in rows if r.cell == cell and r.autograded]
         maximum = max(r.max_score for r in rows if r.cell == cell)
         ax.hist(scores, bins=[i - 0.5 for i in range(int(maximum) + 2)], color="tab:blue", edgecolor="white")
+        ax.set_xticks(range(int(maximum) + 1))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(cell.removeprefix("test_"), fontsize=9)
         ax.set_xlabel(f"points (of {maximum:g})", fontsize=8)
         ax.set_ylabel("students", fontsize=8)

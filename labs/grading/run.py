@@ -35,9 +35,12 @@ import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labs.grading.coursedir import db_url, nbgrader
+
+if TYPE_CHECKING:
+    from labs.grading.executor import Executor
 
 GIB = 1024**3
 MIB = 1024**2
@@ -1069,13 +1072,14 @@ def autograde(
     limits: Limits | None = None,
     repair: bool = True,
     progress: bool = True,
-    executor: Any = None,
+    executor: Executor | None = None,
 ) -> list[Outcome]:
     """Autograde ``assignment`` for every submitted student (or ``students``), ``workers`` at a time.
 
     Students already graded from the same files are skipped unless ``force``. Every result goes into the
     main gradebook (one writer), ``autograded/`` and ``.work/grading/<assignment>/``; ``submitted/`` is
-    checked to be unchanged at the end. Returns one :class:`Outcome` per student.
+    checked to be unchanged at the end. ``executor`` replaces the local one (a cluster, later); it is
+    given :func:`grade_job` and the jobs. Returns one :class:`Outcome` per student.
     """
     from tqdm import tqdm
 
@@ -1085,7 +1089,11 @@ def autograde(
     limits = limits or Limits(threads=max(1, default_workers() // workers))
     if executor is None:
         _ZYGOTE.start()  # imports nbgrader in the background while the jobs are prepared
-    names = students or submitted_students(root, assignment)
+    available = submitted_students(root, assignment)
+    names = students or available
+    unknown = sorted(set(names) - set(available))
+    if unknown:
+        raise ValueError(f"no submitted/<student>/{assignment}/ folder for: {', '.join(unknown)}")
     before = tree_digest(root / "submitted")
     base = _batch_base(root, assignment, limits)
     outcomes: dict[str, Outcome] = {}
