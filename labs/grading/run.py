@@ -491,17 +491,26 @@ class Zygote:
 
     def __init__(self) -> None:
         self._process: subprocess.Popen | None = None
+        self._environment: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        """Start the zygote now (it imports nbgrader while the caller prepares the jobs)."""
+        """Start the zygote now (it imports nbgrader while the caller prepares the jobs).
+
+        A zygote started under another environment is replaced: sandboxes (and kernels) always inherit the
+        caller's current environment, as a plain ``nbgrader autograde`` would.
+        """
         from labs.grading.coursedir import tool_env
 
+        environment = tool_env()
+        if self._process is not None and self._process.poll() is None and self._environment != environment:
+            self.close()
         with self._lock:
             if self._process is None or self._process.poll() is not None:
+                self._environment = environment
                 self._process = subprocess.Popen(
                     [sys.executable, "-m", "labs.grading.run", "--zygote"], stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=tool_env(), start_new_session=True,
+                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=environment, start_new_session=True,
                     cwd=tempfile.gettempdir())
 
     def fork(self, jobdir: Path) -> int:
