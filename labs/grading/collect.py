@@ -122,6 +122,9 @@ def collect(
             path = info.filename
             if IGNORED.search(path):
                 continue
+            if path.lower().endswith((".zip", ".tar", ".gz", ".7z", ".rar")):
+                report.skipped.append((path, "an archive inside the export: unpack it and collect it by hand"))
+                continue
             if not path.lower().endswith(".ipynb"):
                 report.skipped.append((path, "not a notebook"))
                 continue
