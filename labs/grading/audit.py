@@ -22,7 +22,7 @@ from __future__ import annotations
 import ast
 import builtins
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from nbformat import NotebookNode
@@ -361,9 +361,7 @@ def audit_notebook(
         ref = release_by_gid[gid]
         if not _meta(ref).get("locked"):
             continue
-        cell = nb.cells[index]
-        mine = copy_with_meta(cell, ref)
-        if compute_checksum(mine) != compute_checksum(ref):
+        if compute_checksum(comparable(nb.cells[index], ref)) != compute_checksum(comparable(ref, ref)):
             flags.append(Flag(notebook, gid, "locked-cell", "locked cell edited (nbgrader restores it when grading)"))
 
     protected = _protected_names(release, test_sources or {})
@@ -398,11 +396,15 @@ def audit_notebook(
     return flags
 
 
-def copy_with_meta(cell: NotebookNode, ref: NotebookNode) -> NotebookNode:
-    """``cell`` with ``ref``'s nbgrader metadata (so a Colab-stripped cell is compared by content only)."""
+def comparable(cell: NotebookNode, ref: NotebookNode) -> NotebookNode:
+    """A copy of ``cell`` with ``ref``'s nbgrader metadata and whitespace-normalised source, for
+    ``compute_checksum``: a Colab-stripped or re-indented-at-the-end cell compares by content only."""
     import copy
 
+    from labs.grading.repair import normal_source
+
     mine = copy.deepcopy(cell)
+    mine.source = normal_source(mine.source)
     mine.setdefault("metadata", NotebookNode())
     mine.metadata["nbgrader"] = copy.deepcopy(_meta(ref))
     return mine
@@ -437,8 +439,3 @@ def audit_assignment(root: Path, assignment: str, students: list[str] | None = N
                                         test_sources=tests[name]))
         result[student] = flags
     return result
-
-
-def flags_as_dicts(flags: list[Flag]) -> list[dict[str, str]]:
-    """Flags as plain dictionaries (for JSON)."""
-    return [asdict(flag) for flag in flags]

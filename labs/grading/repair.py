@@ -45,9 +45,12 @@ def _meta(cell: NotebookNode) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
-def _normal(source: str) -> str:
+def normal_source(source: str) -> str:
     """Source text without trailing spaces or surrounding blank lines (what editors tend to change)."""
     return "\n".join(line.rstrip() for line in source.strip("\n").splitlines()).strip()
+
+
+_normal = normal_source
 
 
 def _tracked(release: NotebookNode) -> list[tuple[str, NotebookNode]]:
