@@ -85,3 +85,8 @@ def test_solution_validates_under_nbgrader(tmp_path, name):
     result = nbgrader(course_dir, "validate", f"source/{name}/{name}.ipynb", check=False, quiet=False)
     log = result.stdout[-3000:] + result.stderr[-3000:]
     assert "Success! Your notebook passes all the tests." in result.stdout, log
+
+
+def test_readme_colab_links_open_committed_release_notebooks():
+    links = re.findall(r"\((https://colab\.research\.google\.com/github/[^)]+)\)", (ROOT / "README.md").read_text())
+    assert sorted(links) == sorted(course.colab_url(name) for name in ASSIGNMENTS)
