@@ -8,6 +8,13 @@ BUGS = [
         ("test_gradient_of",)),
     Bug("function value instead of gradient", "gradient_of", "return point.grad.detach()", "return value.detach()",
         ("test_gradient_of",)),
+    # Cheating: a wrong answer that also silences assert_close in the notebook and in labs.checks. The visible
+    # test passes; the hidden test takes fresh check functions (labs.checks.fresh) and still fails it.
+    Bug("wrong gradient hidden behind patched checks", "gradient_of", "return point.grad.detach()",
+        "global assert_close\n    import labs.checks\n"
+        "    labs.checks.assert_close = labs.checks.tensors.assert_close = assert_close = lambda *a, **k: None\n"
+        "    return value.detach()",
+        ("test_gradient_of",)),
     Bug("forward forgets the bias", "my_linear_regression", "return x * self.w + self.b", "return x * self.w",
         ("test_my_linear_regression",)),
     Bug("loss sums instead of averaging", "my_linear_regression",
