@@ -45,7 +45,8 @@ def _collect(args: argparse.Namespace) -> int:
 
 def _autograde(args: argparse.Namespace) -> int:
     from labs.grading.executor import default_workers
-    from labs.grading.run import Limits, autograde
+    from labs.grading.jobs import Limits
+    from labs.grading.run import autograde
 
     workers = args.workers or default_workers()
     limits = Limits(cell_timeout=args.cell_timeout, time_limit=args.time_limit, memory_limit=args.memory_limit,
@@ -70,7 +71,7 @@ def _audit(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from labs.grading.audit import audit_assignment
-    from labs.grading.run import load_outcome, save_outcome
+    from labs.grading.state import load_outcome, save_outcome
 
     root = find_course_root(args.course)
     results = audit_assignment(root, args.assignment, args.student or None)

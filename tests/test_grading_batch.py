@@ -25,8 +25,10 @@ import hostile  # noqa: E402
 from notebook_harness import nbgrader_meta  # noqa: E402
 
 from labs.grading.coursedir import nbgrader  # noqa: E402
+from labs.grading.jobs import GIB, Limits  # noqa: E402
 from labs.grading.report import cell_scores  # noqa: E402
-from labs.grading.run import GIB, Limits, autograde, autograde_serial, load_outcome  # noqa: E402
+from labs.grading.run import autograde, autograde_serial  # noqa: E402
+from labs.grading.state import load_outcome  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -163,7 +165,7 @@ def test_forced_regrade_gives_the_same_scores(batch: dict) -> None:
 def test_gradebook_is_consistent_and_flags_are_in_it(batch: dict) -> None:
     from nbgrader.api import Gradebook
 
-    from labs.grading.run import course_config
+    from labs.grading.gradebook import course_config
 
     course_id, url = course_config(batch["root"])
     with Gradebook(url, course_id) as gradebook:

@@ -217,7 +217,7 @@ def test_local_executor_returns_results_and_errors() -> None:
 
 
 def _run(tmp_path: Path, sources: list[str], **traits: object) -> tuple[nbformat.NotebookNode, list[str]]:
-    from labs.grading.run import _make_resilient_execute
+    from labs.grading.execute import _make_resilient_execute
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -292,7 +292,7 @@ def test_sandbox_hides_the_course_and_the_other_jobs(tmp_path: Path) -> None:
     import json
     import os
 
-    from labs.grading.run import _seal
+    from labs.grading.sandbox import _seal
 
     course = tmp_path / "course"
     (course / "submitted" / "alice").mkdir(parents=True)
@@ -332,7 +332,8 @@ def test_a_locked_gradebook_only_delays_the_merge(tmp_path: Path, monkeypatch: p
     from nbgrader.api import Gradebook
 
     from labs.grading.coursedir import tool_env
-    from labs.grading.run import GradeResult, merge_result
+    from labs.grading.gradebook import merge_result
+    from labs.grading.jobs import GradeResult
 
     monkeypatch.setenv("PATH", tool_env()["PATH"])  # a new gradebook runs alembic
     url = f"sqlite:///{tmp_path / 'gradebook.db'}"

@@ -188,7 +188,7 @@ def incidents(root: Path, assignment: str) -> tuple[list[tuple[str, str, str]], 
     """From the runner's state: ([(student, status, reason)] of failed or troubled runs, {student: flags})."""
     import json
 
-    from labs.grading.run import STATE_DIR
+    from labs.grading.state import STATE_DIR
 
     failed, flagged = [], {}
     for path in sorted((root / STATE_DIR / assignment).glob("*.json")):
