@@ -22,9 +22,29 @@ class CellScore:
     autograded: bool
 
 
+def release_order(root: Path, assignment: str) -> dict[tuple[str, str], int]:
+    """(notebook, grade_id) -> position of the graded cell in the released notebooks, to list questions in order."""
+    import nbformat
+
+    order: dict[tuple[str, str], int] = {}
+    for path in sorted((root / "release" / assignment).glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            if grade_id:
+                order[(path.stem, grade_id)] = len(order)
+    return order
+
+
+def autograded_cells(rows: list[CellScore]) -> list[str]:
+    """The autograded cells of ``rows`` in the order they first appear (notebook order for cell_scores)."""
+    return list(dict.fromkeys(r.cell for r in rows if r.autograded))
+
+
 def cell_scores(root: Path, assignment: str) -> list[CellScore]:
-    """Every graded cell of every submission of ``assignment`` in the gradebook, sorted by student and cell."""
+    """Every graded cell of every submission of ``assignment`` in the gradebook, by student, then notebook order."""
     from nbgrader.api import Gradebook
+
+    order = release_order(root, assignment)
 
     rows = []
     with Gradebook(db_url(root)) as gradebook:
@@ -35,7 +55,7 @@ def cell_scores(root: Path, assignment: str) -> list[CellScore]:
                     score = grade.score if autograded or grade.manual_score is not None else None
                     rows.append(CellScore(submission.student.id, notebook.name, grade.name, score,
                                           grade.max_score, autograded))
-    return sorted(rows, key=lambda r: (r.student, r.notebook, r.cell))
+    return sorted(rows, key=lambda r: (r.student, r.notebook, order.get((r.notebook, r.cell), len(order)), r.cell))
 
 
 def autograded_totals(rows: list[CellScore]) -> dict[str, tuple[float, float]]:
@@ -56,7 +76,7 @@ def export_grades(root: Path, csv_path: Path) -> Path:
 
 def format_table(assignment: str, rows: list[CellScore]) -> str:
     """A plain-text table: one line per student, one column per autograded cell, then the total."""
-    cells = sorted({r.cell for r in rows if r.autograded})
+    cells = autograded_cells(rows)
     by_student: dict[str, dict[str, CellScore]] = {}
     for row in rows:
         by_student.setdefault(row.student, {})[row.cell] = row
@@ -126,7 +146,7 @@ def failure_messages(root: Path, assignment: str) -> dict[tuple[str, str], str]:
 def question_stats(rows: list[CellScore], failures: dict[tuple[str, str], str]) -> list[QuestionStats]:
     """Mean score, share of full marks and most common failure message of every autograded cell."""
     stats = []
-    for cell in sorted({r.cell for r in rows if r.autograded}):
+    for cell in autograded_cells(rows):
         cells = [r for r in rows if r.cell == cell and r.autograded]
         scores = [r.score or 0.0 for r in cells]
         maximum = cells[0].max_score
@@ -161,7 +181,7 @@ def plot_histograms(assignment: str, rows: list[CellScore], path: Path) -> Path:
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    cells = sorted({r.cell for r in rows if r.autograded})
+    cells = autograded_cells(rows)
     columns = min(4, max(1, len(cells)))
     lines = max(1, -(-len(cells) // columns))
     fig, axes = plt.subplots(lines, columns, figsize=(3.2 * columns, 2.6 * lines), squeeze=False)
