@@ -23,6 +23,8 @@ from pathlib import Path
 
 import nbformat
 
+from labs.grading.coursedir import tool_env
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -30,12 +32,11 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"
 
 
 def nbgrader_env(threads: int | None) -> dict[str, str]:
-    """This interpreter's scripts on PATH (nbgrader calls alembic and jupyter), the default SQLite gradebook,
-    and ``threads`` math-library threads for the kernel (None leaves torch's default)."""
-    env = dict(os.environ)
+    """The labs tool environment (this interpreter's scripts on PATH) with the default SQLite gradebook, out of
+    grading mode, and ``threads`` math-library threads for the kernel (None leaves torch's default)."""
+    env = tool_env()
     if threads is not None:
         env.update({name: str(threads) for name in THREAD_VARIABLES})
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env.pop("LABS_DB_URL", None)
     env.pop("NBGRADER_EXECUTION", None)
     return env
