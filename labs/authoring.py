@@ -18,6 +18,11 @@ from labs import course
 SCHEMA_VERSION = 3
 
 
+def nbgrader_meta(cell: NotebookNode) -> dict:
+    """The nbgrader metadata of ``cell`` ({} for a plain cell, or one that lost it on a Colab round trip)."""
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
 def _meta(grade_id: str, *, grade: bool, solution: bool, locked: bool, points: float | None = None) -> dict:
     """nbgrader cell metadata in its schema version 3."""
     meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": SCHEMA_VERSION,

@@ -19,6 +19,8 @@ import matplotlib
 import nbformat
 import torch
 
+from labs.authoring import nbgrader_meta
+
 matplotlib.use("Agg")
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,11 +49,6 @@ class RunResult:
 def load_source(assignment: str) -> nbformat.NotebookNode:
     """Read ``source/<assignment>/<assignment>.ipynb``."""
     return nbformat.read(ROOT / "source" / assignment / f"{assignment}.ipynb", as_version=4)
-
-
-def nbgrader_meta(cell: nbformat.NotebookNode) -> dict:
-    """The cell's nbgrader metadata ({} for a plain cell)."""
-    return cell.get("metadata", {}).get("nbgrader", {})
 
 
 def graded_test_ids(nb: nbformat.NotebookNode) -> list[str]:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 
+from labs.authoring import nbgrader_meta
 from labs.grading.repair import RepairReport, repair_notebook
 
 #: Module prefixes whose attributes a submission must not assign to.
@@ -63,10 +64,6 @@ class Flag:
     cell: str  # grade_id of the cell, or "cell <n>" for a cell the release does not have
     kind: str  # locked-cell | metadata | rebinding | monkeypatch | hook | dynamic-code | exit | process | files
     detail: str
-
-
-def _meta(cell: NotebookNode) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
 _HARMLESS_MAGIC = re.compile(r"^(\s*)%{1,2}(?:matplotlib|config\s+InlineBackend)\b.*$", re.MULTILINE)
@@ -314,7 +311,7 @@ def _protected_names(release: NotebookNode, test_sources: dict[str, str]) -> dic
     """Names the tests read that the locked cells (or Python) provide: rebinding them changes the tests."""
     provided: dict[str, str] = {}
     for cell in release.cells:
-        meta = _meta(cell)
+        meta = nbgrader_meta(cell)
         if cell.cell_type == "code" and meta.get("locked") and not meta.get("grade"):
             tree = _python(cell.source)
             if tree is not None:
@@ -323,7 +320,7 @@ def _protected_names(release: NotebookNode, test_sources: dict[str, str]) -> dic
                     provided[name] = imported.get(name, f"locked cell {meta.get('grade_id')}")
     tests = dict(test_sources)
     for cell in release.cells:
-        meta = _meta(cell)
+        meta = nbgrader_meta(cell)
         if cell.cell_type == "code" and meta.get("grade") and meta.get("locked"):
             tests.setdefault(meta["grade_id"], cell.source)
     used: set[str] = set()
@@ -349,17 +346,17 @@ def audit_notebook(
     if repair is None:
         _, repair = repair_notebook(nb, release)
     flags: list[Flag] = []
-    release_by_gid = {_meta(c)["grade_id"]: c for c in release.cells if _meta(c).get("grade_id")}
+    release_by_gid = {nbgrader_meta(c)["grade_id"]: c for c in release.cells if nbgrader_meta(c).get("grade_id")}
     index_gid = {index: gid for gid, index in repair.matches.items()}
 
     for gid in repair.reinserted:
-        if _meta(release_by_gid[gid]).get("locked"):
+        if nbgrader_meta(release_by_gid[gid]).get("locked"):
             flags.append(Flag(notebook, gid, "locked-cell", "locked cell deleted from the submission"))
     for gid in repair.changed_metadata:
         flags.append(Flag(notebook, gid, "metadata", "nbgrader metadata (grade/locked/points) changed"))
     for gid, index in repair.matches.items():
         ref = release_by_gid[gid]
-        if not _meta(ref).get("locked"):
+        if not nbgrader_meta(ref).get("locked"):
             continue
         if compute_checksum(comparable(nb.cells[index], ref)) != compute_checksum(comparable(ref, ref)):
             flags.append(Flag(notebook, gid, "locked-cell", "locked cell edited (nbgrader restores it when grading)"))
@@ -367,7 +364,7 @@ def audit_notebook(
     protected = _protected_names(release, test_sources or {})
     aliases: dict[str, str] = {}
     for cell in release.cells:  # what the locked set-up cells import
-        if cell.cell_type == "code" and _meta(cell).get("locked"):
+        if cell.cell_type == "code" and nbgrader_meta(cell).get("locked"):
             tree = _python(cell.source)
             if tree is not None:
                 _imports(tree, aliases)
@@ -375,7 +372,7 @@ def audit_notebook(
         if cell.cell_type != "code":
             continue
         gid = index_gid.get(index)
-        if gid is not None and _meta(release_by_gid[gid]).get("locked"):
+        if gid is not None and nbgrader_meta(release_by_gid[gid]).get("locked"):
             continue  # a locked cell: compared with the release above
         tree = _python(cell.source)
         if tree is None:
@@ -406,7 +403,7 @@ def comparable(cell: NotebookNode, ref: NotebookNode) -> NotebookNode:
     mine = copy.deepcopy(cell)
     mine.source = normal_source(mine.source)
     mine.setdefault("metadata", NotebookNode())
-    mine.metadata["nbgrader"] = copy.deepcopy(_meta(ref))
+    mine.metadata["nbgrader"] = copy.deepcopy(nbgrader_meta(ref))
     return mine
 
 

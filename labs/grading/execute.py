@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from labs.authoring import nbgrader_meta
 from labs.grading.jobs import MIB, Limits
 from labs.grading.processes import kill_descendants
 
@@ -24,7 +25,7 @@ def _error_output(ename: str, evalue: str) -> Any:
 
 
 def _cell_name(cell: Any, index: int) -> str:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {index}"
+    return nbgrader_meta(cell).get("grade_id") or f"cell {index}"
 
 
 def _make_resilient_execute() -> type:

@@ -15,6 +15,8 @@ from typing import Any
 
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 
+from labs.authoring import nbgrader_meta
+
 REDACTED = "[line of a hidden test removed]"
 TRACEBACK_NOTE = "(the traceback is not shown: it runs through hidden tests)"
 #: Hidden lines shorter than this (``)``, ``else:``) are too generic to redact.
@@ -69,7 +71,7 @@ class HideHiddenTests(NbGraderPreprocessor):
         return "\n".join(out)
 
     def preprocess_cell(self, cell: Any, resources: dict, index: int) -> tuple[Any, dict]:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        grade_id = nbgrader_meta(cell).get("grade_id")
         had_hidden = grade_id in self._hidden_cells or bool(hidden_regions(
             cell.source, self._clear.begin_test_delimeter, self._clear.end_test_delimeter))
         cell, resources = self._clear.preprocess_cell(cell, resources, index)  # nbgrader cuts the region

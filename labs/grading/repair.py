@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 from nbformat import NotebookNode
 
+from labs.authoring import nbgrader_meta
+
 #: nbgrader metadata keys that define how a cell is graded (others, like checksum, nbgrader rewrites).
 GRADING_KEYS = ("grade", "solution", "locked", "task", "grade_id", "points")
 
@@ -41,10 +43,6 @@ class RepairReport:
         return bool(self.actions)
 
 
-def _meta(cell: NotebookNode) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
-
-
 def normal_source(source: str) -> str:
     """Source text without trailing spaces or surrounding blank lines (what editors tend to change)."""
     return "\n".join(line.rstrip() for line in source.strip("\n").splitlines()).strip()
@@ -55,7 +53,7 @@ _normal = normal_source
 
 def _tracked(release: NotebookNode) -> list[tuple[str, NotebookNode]]:
     """(grade_id, cell) of every release cell nbgrader knows (locked, answer or graded cells)."""
-    return [(_meta(c)["grade_id"], c) for c in release.cells if _meta(c).get("grade_id")]
+    return [(nbgrader_meta(c)["grade_id"], c) for c in release.cells if nbgrader_meta(c).get("grade_id")]
 
 
 def _first_pass(nb: NotebookNode, tracked: list[tuple[str, NotebookNode]]) -> dict[int, str]:
@@ -64,16 +62,16 @@ def _first_pass(nb: NotebookNode, tracked: list[tuple[str, NotebookNode]]) -> di
     by_cell_id = {c.get("id"): gid for gid, c in tracked if c.get("id")}
     by_source: dict[tuple[str, str], list[str]] = {}
     for gid, cell in tracked:
-        if _meta(cell).get("locked") or _meta(cell).get("solution"):
+        if nbgrader_meta(cell).get("locked") or nbgrader_meta(cell).get("solution"):
             by_source.setdefault((cell.cell_type, _normal(cell.source)), []).append(gid)
     claimed: dict[int, str] = {}
     for index, cell in enumerate(nb.cells):
-        gid = _meta(cell).get("grade_id")
+        gid = nbgrader_meta(cell).get("grade_id")
         if gid in release:
             claimed[index] = gid
     taken = set(claimed.values())
     for index, cell in enumerate(nb.cells):
-        if index in claimed or _meta(cell).get("grade_id"):
+        if index in claimed or nbgrader_meta(cell).get("grade_id"):
             continue
         gid = by_cell_id.get(cell.get("id"))
         if gid and gid not in taken and release[gid].cell_type == cell.cell_type:
@@ -88,7 +86,7 @@ def _first_pass(nb: NotebookNode, tracked: list[tuple[str, NotebookNode]]) -> di
         else:
             # an identical copy of an already matched locked cell (Colab "duplicate cell")
             for gid in by_source.get((cell.cell_type, _normal(cell.source)), []):
-                if _meta(release[gid]).get("locked"):
+                if nbgrader_meta(release[gid]).get("locked"):
                     claimed[index] = gid
                     break
     return claimed
@@ -109,7 +107,7 @@ def _resolve_duplicates(nb: NotebookNode, claimed: dict[int, str], release: dict
             continue
         ref = release[gid]
         same = [i for i in indices if _normal(nb.cells[i].source) == _normal(ref.source)]
-        if _meta(ref).get("locked"):
+        if nbgrader_meta(ref).get("locked"):
             keep = same[0] if same else indices[0]
         else:
             answered = [i for i in indices if i not in same]
@@ -136,11 +134,12 @@ def _match_answers(nb: NotebookNode, tracked: list[tuple[str, NotebookNode]], ch
     """Match answered cells that lost their metadata: same type, between the matched neighbours, most similar."""
     order = [gid for gid, _ in tracked]
     for position, (gid, ref) in enumerate(tracked):
-        if gid in chosen or _meta(ref).get("locked"):
+        if gid in chosen or nbgrader_meta(ref).get("locked"):
             continue
         before = max((chosen[g] for g in order[:position] if g in chosen), default=-1)
         after = min((chosen[g] for g in order[position + 1:] if g in chosen), default=len(nb.cells))
-        candidates = [i for i in range(before + 1, after) if i not in busy and not _meta(nb.cells[i]).get("grade_id")
+        candidates = [i for i in range(before + 1, after)
+                      if i not in busy and not nbgrader_meta(nb.cells[i]).get("grade_id")
                       and nb.cells[i].cell_type == ref.cell_type]
         if not candidates:
             continue
@@ -153,8 +152,8 @@ def _match_answers(nb: NotebookNode, tracked: list[tuple[str, NotebookNode]], ch
 
 def _restore_metadata(cell: NotebookNode, ref: NotebookNode, gid: str, report: RepairReport) -> None:
     """Give ``cell`` the release's nbgrader metadata when it is missing or its grading keys differ."""
-    mine = _meta(cell)
-    theirs = _meta(ref)
+    mine = nbgrader_meta(cell)
+    theirs = nbgrader_meta(ref)
     if not mine:
         report.restored_metadata.append(gid)
     elif any(mine.get(key) != theirs.get(key) for key in GRADING_KEYS if key in theirs or key in mine):
@@ -206,7 +205,7 @@ def repair_notebook(nb: NotebookNode, release: NotebookNode) -> tuple[NotebookNo
         if gid in chosen:
             cells.append(fixed.cells[chosen[gid]])
             cells.extend(fixed.cells[i] for i in trailing.get(gid, []))
-        elif _meta(ref).get("locked") or _meta(ref).get("grade"):
+        elif nbgrader_meta(ref).get("locked") or nbgrader_meta(ref).get("grade"):
             cells.append(copy.deepcopy(ref))
             report.reinserted.append(gid)
         else:

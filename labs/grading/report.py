@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from labs.authoring import nbgrader_meta
 from labs.grading.coursedir import db_url, nbgrader
 
 
@@ -29,7 +30,7 @@ def release_order(root: Path, assignment: str) -> dict[tuple[str, str], int]:
     order: dict[tuple[str, str], int] = {}
     for path in sorted((root / "release" / assignment).glob("*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
-            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            grade_id = nbgrader_meta(cell).get("grade_id")
             if grade_id:
                 order[(path.stem, grade_id)] = len(order)
     return order
@@ -128,7 +129,7 @@ def failure_messages(root: Path, assignment: str) -> dict[tuple[str, str], str]:
         except Exception:  # noqa: BLE001 - an unreadable notebook has no messages
             continue
         for cell in nb.cells:
-            meta = cell.get("metadata", {}).get("nbgrader", {})
+            meta = nbgrader_meta(cell)
             if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
                 continue
             for output in cell.get("outputs", []):
