@@ -15,15 +15,14 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import nbformat
 
-from labs.grading.coursedir import tool_env
+from labs.grading.coursedir import nbgrader, tool_env
+from labs.grading.report import autograded_totals, cell_scores
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,25 +31,20 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"
 
 
 def nbgrader_env(threads: int | None) -> dict[str, str]:
-    """The labs tool environment (this interpreter's scripts on PATH) with the default SQLite gradebook, out of
-    grading mode, and ``threads`` math-library threads for the kernel (None leaves torch's default)."""
+    """The labs tool environment (this interpreter's scripts on PATH) out of grading mode, with ``threads``
+    math-library threads for the kernel (None leaves torch's default)."""
     env = tool_env()
     if threads is not None:
         env.update({name: str(threads) for name in THREAD_VARIABLES})
-    env.pop("LABS_DB_URL", None)
     env.pop("NBGRADER_EXECUTION", None)
     return env
 
 
-def nbgrader(course: Path, *args: str, threads: int | None = None) -> float:
-    """Run ``nbgrader <args>`` in ``course``; return its wall-clock seconds; raise with its log on failure."""
+def timed_nbgrader(course: Path, *args: str, threads: int | None = None) -> float:
+    """Run ``nbgrader <args>`` in ``course`` (labs' runner, which raises with the log on failure); return seconds."""
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"], cwd=course,
-                            env=nbgrader_env(threads), capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if result.returncode != 0:
-        raise RuntimeError(f"nbgrader {' '.join(args)} failed (exit {result.returncode}):\n{result.stderr[-4000:]}")
-    return seconds
+    nbgrader(course, *args, env=nbgrader_env(threads))
+    return time.perf_counter() - start
 
 
 def make_course(folder: Path) -> Path:
@@ -69,13 +63,7 @@ def submit(course: Path, assignment: str, student: str, notebook: Path) -> None:
 
 def score(course: Path, assignment: str, student: str) -> tuple[float, float]:
     """(autograded points, autograded maximum) of ``student`` from the course's gradebook."""
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        submission = gradebook.find_submission(assignment, student)
-        got = sum(g.score for nb in submission.notebooks for g in nb.grades if g.cell.cell_type == "code")
-        available = sum(g.max_score for nb in submission.notebooks for g in nb.grades if g.cell.cell_type == "code")
-    return float(got), float(available)
+    return autograded_totals(cell_scores(course, assignment))[student]
 
 
 def printed_results(notebook: Path, marker: str) -> list[str]:
@@ -112,12 +100,12 @@ def run_full_budget(notebook: Path, marker: str) -> tuple[float, list[str]]:
 def benchmark(course: Path, assignment: str, threads: int | None, full: bool) -> None:
     """Release, autograde a solved and a blank submission of ``assignment`` and print the table."""
     marker = f"[{assignment}]"
-    release_seconds = nbgrader(course, "generate_assignment", assignment, "--force")
+    release_seconds = timed_nbgrader(course, "generate_assignment", assignment, "--force")
     submit(course, assignment, "solved", ROOT / "source" / assignment / f"{assignment}.ipynb")
     submit(course, assignment, "blank", course / "release" / assignment / f"{assignment}.ipynb")
     rows = []
     for student in ["solved", "blank"]:
-        seconds = nbgrader(course, "autograde", assignment, "--student", student, "--create", "--force",
+        seconds = timed_nbgrader(course, "autograde", assignment, "--student", student, "--create", "--force",
                            threads=threads)
         got, available = score(course, assignment, student)
         graded = course / "autograded" / student / assignment / f"{assignment}.ipynb"
@@ -150,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None,
                         help="OMP/MKL threads of the grading kernel (labs' own runner uses 1; default: torch's choice)")
     args = parser.parse_args(argv)
+    os.environ.pop("LABS_DB_URL", None)  # each temporary course uses its own default SQLite gradebook
 
     folder = Path(tempfile.mkdtemp(prefix="autograde-bench-"))
     try:

@@ -31,12 +31,15 @@ def tool_env() -> dict[str, str]:
     return env
 
 
-def nbgrader(root: Path, *args: str, check: bool = True, quiet: bool = True) -> subprocess.CompletedProcess:
-    """Run ``nbgrader <args>`` in the course folder with this interpreter; raise with its log if it fails."""
+def nbgrader(
+    root: Path, *args: str, check: bool = True, quiet: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run ``nbgrader <args>`` in the course folder with this interpreter (in ``env``, default :func:`tool_env`);
+    raise with its log if it fails."""
     command = [sys.executable, "-m", "nbgrader", *args]
     if quiet:
         command.append("--log-level=WARN")
-    result = subprocess.run(command, cwd=root, env=tool_env(), capture_output=True, text=True)
+    result = subprocess.run(command, cwd=root, env=env or tool_env(), capture_output=True, text=True)
     if check and result.returncode != 0:
         raise RuntimeError(f"nbgrader {' '.join(args)} failed (exit {result.returncode}):\n{result.stderr[-4000:]}")
     return result
