@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import sys
 from pathlib import Path
@@ -18,16 +19,29 @@ if str(TESTS) not in sys.path:
 COURSE_FILES = ("nbgrader_config.py", "source", "release")
 
 
-def copy_course(destination: Path, with_submissions: bool = False) -> Path:
-    """Copy the course (config, source/, release/ and optionally submitted/) to ``destination``."""
+def copy_course(destination: Path, with_submissions: bool = False, assignments: tuple[str, ...] = ()) -> Path:
+    """Copy the course (config, source/, release/ and optionally submitted/) to ``destination``.
+
+    ``assignments`` limits source/ and release/ to those assignments (default: all).
+    """
     destination.mkdir(parents=True, exist_ok=True)
+    keep = shutil.ignore_patterns(".ipynb_checkpoints")
     for name in COURSE_FILES + (("submitted",) if with_submissions else ()):
         src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, destination / name, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-        else:
+        if src.is_file():
             shutil.copy2(src, destination / name)
+        elif assignments and name in ("source", "release"):
+            for assignment in assignments:
+                shutil.copytree(src / assignment, destination / name / assignment, ignore=keep)
+        else:
+            shutil.copytree(src, destination / name, ignore=keep)
     return destination
+
+
+def file_digests(folder: Path) -> dict[str, str]:
+    """sha256 of every file below ``folder``, by relative path: compare two calls to prove nothing changed."""
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture

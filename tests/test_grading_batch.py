@@ -8,31 +8,25 @@ forced regrade of a few students, the report and the feedback. Everything else a
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import html
 import io
 import re
-import shutil
-import sys
 from pathlib import Path
 
+import hostile
 import nbformat
 import pytest
+from conftest import copy_course, file_digests
+from notebook_harness import nbgrader_meta
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import hostile  # noqa: E402
-from notebook_harness import nbgrader_meta  # noqa: E402
-
-from labs.grading.coursedir import nbgrader  # noqa: E402
-from labs.grading.jobs import GIB, Limits  # noqa: E402
-from labs.grading.report import cell_scores  # noqa: E402
-from labs.grading.run import autograde, autograde_serial  # noqa: E402
-from labs.grading.state import load_outcome  # noqa: E402
+from labs.grading.coursedir import nbgrader
+from labs.grading.jobs import GIB, Limits
+from labs.grading.report import cell_scores
+from labs.grading.run import autograde, autograde_serial
+from labs.grading.state import load_outcome
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = hostile.ASSIGNMENT
 LIMITS = Limits(cell_timeout=10, time_limit=120, memory_limit=int(1.5 * GIB), output_limit=1024 * 1024, threads=1)
 SERIAL = ["correct", "blank", "bug", "edit_test", "eq_override"]
@@ -42,17 +36,9 @@ FEEDBACK = ["correct", "partial", "bug", "edit_test"]
 
 def make_course(root: Path) -> Path:
     """A copy of the course (config, source/ps01, release/ps01) with ps01 released into a fresh gradebook."""
-    root.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
-    for folder in ("source", "release"):
-        shutil.copytree(REPO / folder / ASSIGNMENT, root / folder / ASSIGNMENT)
+    copy_course(root, assignments=(ASSIGNMENT,))
     nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
     return root
-
-
-def tree_hash(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def scores(root: Path) -> dict[str, dict[str, float | None]]:
@@ -67,10 +53,10 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Grade the corpus once (parallel), plus a serial reference, a resumed run and a forced regrade."""
     root = make_course(tmp_path_factory.mktemp("course"))
     cases = hostile.write_corpus(root)
-    submitted_before = tree_hash(root / "submitted")
+    submitted_before = file_digests(root / "submitted")
     outcomes = {o.student: o for o in autograde(root, ASSIGNMENT, workers=2, limits=LIMITS, progress=False)}
     first = scores(root)
-    submitted_after = tree_hash(root / "submitted")
+    submitted_after = file_digests(root / "submitted")
 
     serial_root = make_course(tmp_path_factory.mktemp("serial"))
     hostile.write_corpus(serial_root, [cases[s] for s in SERIAL])

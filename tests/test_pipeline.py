@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 
 import nbformat
 import pytest
-from conftest import ROOT, copy_course
+from conftest import ROOT, copy_course, file_digests
 from submissions import EXAMPLES, example
 
 from labs.grading.pipeline import demo
@@ -24,11 +23,6 @@ EXPECTED = {
 }
 
 
-def _digest(folder):
-    return {p.relative_to(folder): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*"))
-            if p.is_file()}
-
-
 @pytest.mark.parametrize("student", sorted(EXAMPLES))
 def test_bundled_examples_are_up_to_date(student):
     assignment = EXAMPLES[student][0]
@@ -39,7 +33,7 @@ def test_bundled_examples_are_up_to_date(student):
 @pytest.mark.slow
 def test_demo_scores_are_exact_and_repeatable(tmp_path, capsys):
     course = copy_course(tmp_path / "course", with_submissions=True)
-    before = _digest(course / "submitted")
+    before = file_digests(course / "submitted")
 
     tables = demo(course)
     first = {(r.student, r.cell): r.score for r in cell_scores(course, "ps01") if r.autograded}
@@ -56,4 +50,4 @@ def test_demo_scores_are_exact_and_repeatable(tmp_path, capsys):
     demo(course)
     second = {(r.student, r.cell): r.score for r in cell_scores(course, "ps01") if r.autograded}
     assert second == first
-    assert _digest(course / "submitted") == before, "grading must never modify submitted/"
+    assert file_digests(course / "submitted") == before, "grading must never modify submitted/"
