@@ -23,6 +23,12 @@ def nbgrader_meta(cell: NotebookNode) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
+def is_autograded_test(cell: NotebookNode) -> bool:
+    """True for an autograded test cell: a code cell with points that is not an answer cell."""
+    meta = nbgrader_meta(cell)
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
 def _meta(grade_id: str, *, grade: bool, solution: bool, locked: bool, points: float | None = None) -> dict:
     """nbgrader cell metadata in its schema version 3."""
     meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": SCHEMA_VERSION,

@@ -19,7 +19,7 @@ import matplotlib
 import nbformat
 import torch
 
-from labs.authoring import nbgrader_meta
+from labs.authoring import is_autograded_test, nbgrader_meta
 
 matplotlib.use("Agg")
 
@@ -56,7 +56,7 @@ def graded_test_ids(nb: nbformat.NotebookNode) -> list[str]:
     return [
         nbgrader_meta(c)["grade_id"]
         for c in nb.cells
-        if c.cell_type == "code" and nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")
+        if is_autograded_test(c)
     ]
 
 
@@ -85,7 +85,7 @@ def run_cells(nb: nbformat.NotebookNode, replacements: dict[str, str] | None = N
                 continue
             meta = nbgrader_meta(cell)
             source = replacements.get(meta.get("grade_id", ""), cell.source)
-            is_test = bool(meta.get("grade")) and not meta.get("solution")
+            is_test = is_autograded_test(cell)
             try:
                 with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                     exec(compile(source, f"<cell {meta.get('grade_id', '?')}>", "exec"), namespace)

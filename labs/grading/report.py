@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from labs.authoring import nbgrader_meta
+from labs.authoring import is_autograded_test, nbgrader_meta
 from labs.grading.coursedir import db_url, nbgrader
 
 
@@ -129,9 +129,9 @@ def failure_messages(root: Path, assignment: str) -> dict[tuple[str, str], str]:
         except Exception:  # noqa: BLE001 - an unreadable notebook has no messages
             continue
         for cell in nb.cells:
-            meta = nbgrader_meta(cell)
-            if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
+            if not is_autograded_test(cell):
                 continue
+            meta = nbgrader_meta(cell)
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":
                     first = (output.get("evalue") or "").strip().splitlines()
