@@ -26,15 +26,35 @@ matplotlib.use("Agg")
 ROOT = Path(__file__).resolve().parents[1]
 
 
+#: ``old`` value of a Bug or Variant that stands for everything between the cell's solution markers.
+SOLUTION = "<the solution region>"
+
+
 @dataclass(frozen=True)
 class Bug:
-    """A plausible wrong answer: in answer cell ``cell`` replace ``old`` by ``new``; ``fails`` must then fail."""
+    """A plausible wrong answer: in answer cell ``cell`` replace ``old`` by ``new``; ``fails`` must then fail.
+
+    ``visible`` names the test cells whose *visible* part alone must already fail (the bug the task's hint
+    warns about); ``old=SOLUTION`` replaces the whole solution region.
+    """
 
     name: str
     cell: str
     old: str
     new: str
     fails: tuple[str, ...]
+    visible: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A correct answer written differently (another library call, a loop, numpy floats, a helper): in answer
+    cell ``cell`` replace ``old`` by ``new`` (``old=SOLUTION``: the whole solution region); every test passes."""
+
+    name: str
+    cell: str
+    old: str
+    new: str
 
 
 @dataclass
@@ -68,10 +88,21 @@ def stub_answers(nb: nbformat.NotebookNode) -> dict[str, str]:
     return answer_cells(cleared)
 
 
-def run_cells(nb: nbformat.NotebookNode, replacements: dict[str, str] | None = None) -> RunResult:
+HIDDEN_TESTS = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.DOTALL)
+SOLUTION_REGION = re.compile(r"(### BEGIN SOLUTION\n)(.*?)(\s*### END SOLUTION)", re.DOTALL)
+
+
+def visible_part(source: str) -> str:
+    """A test cell's source without its hidden tests (what the student runs)."""
+    return HIDDEN_TESTS.sub("", source)
+
+
+def run_cells(nb: nbformat.NotebookNode, replacements: dict[str, str] | None = None,
+              visible_only: bool = False) -> RunResult:
     """Execute every code cell in order (answer cells replaced per ``replacements``) and grade the test cells.
 
-    Errors in non-test cells are ignored, as in nbgrader: only autograded test cells score.
+    Errors in non-test cells are ignored, as in nbgrader: only autograded test cells score. ``visible_only``
+    runs the test cells without their hidden tests, as the student sees them.
     """
     replacements = replacements or {}
     namespace: dict[str, object] = {"__name__": "__main__"}
@@ -86,6 +117,8 @@ def run_cells(nb: nbformat.NotebookNode, replacements: dict[str, str] | None = N
             meta = nbgrader_meta(cell)
             source = replacements.get(meta.get("grade_id", ""), cell.source)
             is_test = is_autograded_test(cell)
+            if is_test and visible_only:
+                source = visible_part(source)
             try:
                 with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                     exec(compile(source, f"<cell {meta.get('grade_id', '?')}>", "exec"), namespace)
@@ -133,9 +166,15 @@ def parts_with(nb: nbformat.NotebookNode, cells: set[str]) -> nbformat.NotebookN
     return trimmed
 
 
-def apply_bug(nb: nbformat.NotebookNode, bug: Bug) -> dict[str, str]:
-    """Replacement map for ``bug``; fails loudly if the bug no longer applies to the notebook."""
+def apply_bug(nb: nbformat.NotebookNode, bug: Bug | Variant) -> dict[str, str]:
+    """Replacement map for ``bug`` (or a variant); fails loudly if it no longer applies to the notebook."""
     source = answer_cells(nb)[bug.cell]
+    if bug.old == SOLUTION:
+        match = SOLUTION_REGION.search(source)
+        if match is None:
+            raise AssertionError(f"{bug.name!r}: answer cell {bug.cell!r} has no solution region")
+        body = bug.new.rstrip("\n")
+        return {bug.cell: source[:match.start(2)] + body + source[match.end(2):]}
     if bug.old not in source:
-        raise AssertionError(f"bug {bug.name!r}: {bug.old!r} not found in answer cell {bug.cell!r}")
+        raise AssertionError(f"{bug.name!r}: {bug.old!r} not found in answer cell {bug.cell!r}")
     return {bug.cell: source.replace(bug.old, bug.new, 1)}

@@ -1,5 +1,7 @@
-"""Every assignment: its solution passes every autograded cell, its stub fails all of them, and every
-catalogued wrong answer (``tests/cases/<assignment>.py``) loses the points of exactly the cells it names.
+"""Every assignment: its solution passes every autograded cell, its stub fails all of them, every
+catalogued wrong answer (``tests/cases/<assignment>.py``) loses the points of exactly the cells it names (and
+the visible test already fails where the catalogue says so), every catalogued correct variant keeps full
+marks, and the release states none of the catalogue's ``ANSWERS`` outside the solution regions.
 
 The cells run in-process (see notebook_harness); whole-notebook nbgrader runs live in test_notebooks.py.
 A catalogue that sets ``INDEPENDENT_PARTS = True`` promises that its notebook's parts share nothing but the
@@ -23,6 +25,7 @@ from notebook_harness import (
     stub_answers,
 )
 
+from labs import course
 from labs.grading.coursedir import assignments
 
 ASSIGNMENTS = assignments(ROOT)
@@ -73,3 +76,42 @@ def test_bug_loses_exactly_its_points(name, bug):
     missed = [cell for cell in bug.fails if cell not in result.failed]
     assert not missed, f"{bug.name!r} still passes {missed}"
     assert set(result.failed) <= set(bug.fails), f"{bug.name!r} also fails {set(result.failed) - set(bug.fails)}"
+
+
+ALL_VARIANTS = [(name, variant) for name in ASSIGNMENTS for variant in getattr(catalogue(name), "VARIANTS", [])]
+VISIBLE_BUGS = [(name, bug) for name, bug in ALL_BUGS if bug.visible]
+
+
+@pytest.mark.parametrize(("name", "variant"), ALL_VARIANTS,
+                         ids=[f"{name}: {variant.name}" for name, variant in ALL_VARIANTS])
+def test_correct_variant_keeps_full_marks(name, variant):
+    nb = notebook(name)
+    if getattr(catalogue(name), "INDEPENDENT_PARTS", False):
+        nb = parts_with(nb, {variant.cell} | set(graded_test_ids(nb)))
+    result = run_cells(nb, apply_bug(notebook(name), variant))
+    assert result.failed == {}, f"correct variant {variant.name!r} loses points: {result.failed}"
+
+
+@pytest.mark.parametrize(("name", "bug"), VISIBLE_BUGS, ids=[f"{name}: {bug.name}" for name, bug in VISIBLE_BUGS])
+def test_visible_test_catches_bug(name, bug):
+    nb = notebook(name)
+    if getattr(catalogue(name), "INDEPENDENT_PARTS", False):
+        nb = parts_with(nb, {bug.cell, *bug.visible})
+    result = run_cells(nb, apply_bug(notebook(name), bug), visible_only=True)
+    missed = [cell for cell in bug.visible if cell not in result.failed]
+    assert not missed, f"the visible part of {missed} passes {bug.name!r}: the student is told all is well"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_catalogue_has_correct_variants(name):
+    assert len(getattr(catalogue(name), "VARIANTS", [])) >= 8, "catalogue at least 8 correct-but-different answers"
+    assert len({v.name for v in catalogue(name).VARIANTS}) == len(catalogue(name).VARIANTS)
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_release_states_no_graded_answer(name):
+    """The catalogue's ANSWERS (formulas and values of graded answers) appear nowhere in the release."""
+    text = (ROOT / course.release_path(name)).read_text()
+    leaked = [answer for answer in getattr(catalogue(name), "ANSWERS", []) if answer in text]
+    assert getattr(catalogue(name), "ANSWERS", None), "list the graded answers' formulas in ANSWERS"
+    assert not leaked, f"release/{name} states graded answers: {leaked}"

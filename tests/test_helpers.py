@@ -193,7 +193,7 @@ def test_layer_checks():
     model = nn.Sequential(nn.Linear(1, 4), nn.Sigmoid(), nn.Linear(4, 1))
     assert describe_layers(model) == ["Linear(1, 4)", "Sigmoid", "Linear(4, 1)"]
     assert_layers(model, ["Linear(1, 4)", "Sigmoid", "Linear(4, 1)"])
-    with pytest.raises(CheckFailed, match=r"found \['Linear\(1, 4\)', 'Sigmoid', 'Linear\(4, 1\)'\]"):
+    with pytest.raises(CheckFailed, match=r"it called \['Linear\(1, 4\)', 'Sigmoid', 'Linear\(4, 1\)'\]"):
         assert_layers(model, ["Linear(1, 4)", "ReLU", "Linear(4, 1)"])
     with pytest.raises(CheckFailed, match="expected an nn.Module, got function"):
         assert_layers(lambda x: x, [])

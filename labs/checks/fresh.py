@@ -22,7 +22,7 @@ import types
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
-_MODULES = ("tensors", "gradients", "modules")  # in dependency order
+_MODULES = ("tensors", "gradients", "modules", "rules")  # in dependency order
 _BUILTINS = ("isinstance", "type", "len", "abs", "all", "any", "float", "int", "bool", "sum", "max", "min", "zip",
              "range", "tuple", "list", "dict", "set", "next", "hasattr", "getattr", "print", "repr", "str",
              "reversed", "enumerate", "AssertionError", "Exception")
@@ -44,10 +44,6 @@ def _tampered() -> list[str]:
         value = getattr(builtins, name, None)
         if not isinstance(value, real | type) or getattr(value, "__module__", "builtins") != "builtins":
             found.append(f"builtins.{name}")
-    shadow = sys.modules.get("__main__")
-    for name in _BUILTINS:
-        if shadow is not None and name in vars(shadow) and vars(shadow)[name] is not getattr(builtins, name, None):
-            found.append(f"__main__.{name} shadows the builtin")
     for dotted in _TORCH_FUNCTIONS:
         value: object = torch
         for part in dotted.split("."):
