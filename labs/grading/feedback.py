@@ -2,10 +2,11 @@
 
 Plain nbgrader renders the autograded notebook, whose test cells hold the hidden tests (nbgrader put them
 back to grade), and their tracebacks quote hidden lines. :class:`HideHiddenTests` runs first in nbgrader's
-``GenerateFeedback`` converter and, for every graded test cell, cuts the hidden region out of the source
-(nbgrader's own ``ClearHiddenTests``) and replaces a traceback that ran through hidden code by the error
-itself (``CheckFailed: gradient of sum(x^2 sin x) ...``): the student still learns which check failed
-and why. Any other line of output or source that repeats a hidden-test line is redacted as well.
+``GenerateFeedback`` converter and, for every graded test cell, cuts exactly the hidden region out of the
+source (nbgrader's own ``ClearHiddenTests``) and replaces a traceback that ran through hidden code by the
+error itself (``CheckFailed: gradient of sum(x^2 sin x) ...``): the student still learns which check failed
+and why. In the outputs of those cells, a line that *is* a hidden-test line is redacted too. Nothing else
+is touched: locked code, visible tests and task text that happen to share words with a hidden line stay.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from labs.authoring import nbgrader_meta
 
 REDACTED = "[line of a hidden test removed]"
 TRACEBACK_NOTE = "(the traceback is not shown: it runs through hidden tests)"
-#: Hidden lines shorter than this (``)``, ``else:``) are too generic to redact.
-MIN_LINE = 8
 
 
 def hidden_regions(source: str, begin: str = "BEGIN HIDDEN TESTS", end: str = "END HIDDEN TESTS") -> list[str]:
@@ -37,59 +36,49 @@ def hidden_regions(source: str, begin: str = "BEGIN HIDDEN TESTS", end: str = "E
 
 
 class HideHiddenTests(NbGraderPreprocessor):
-    """Remove hidden tests, the tracebacks that quote them, and any echo of their lines, from a notebook."""
+    """Remove hidden tests, the tracebacks that run through them, and hidden lines echoed in their outputs."""
 
     def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
         from nbgrader.api import Gradebook
 
         info = resources["nbgrader"]
         self._clear = ClearHiddenTests(parent=self, enforce_metadata=False)
-        self._hidden_cells: set[str] = set()
-        hidden: set[str] = set()
+        self._hidden: dict[str, set[str]] = {}
         with Gradebook(info["db_url"]) as gradebook:
             notebook = gradebook.find_notebook(info["notebook"], info["assignment"])
             for cell in notebook.source_cells:
                 lines = hidden_regions(cell.source or "", self._clear.begin_test_delimeter,
                                        self._clear.end_test_delimeter)
                 if lines:
-                    self._hidden_cells.add(cell.name)
-                    hidden.update(line.strip() for line in lines)
-        visible = {line.strip() for cell in nb.cells for line in self._visible(cell).splitlines()}
-        self._hidden_lines = sorted(line for line in hidden if len(line) >= MIN_LINE and line not in visible)
+                    self._hidden[cell.name] = {line.strip() for line in lines if line.strip()}
         return super().preprocess(nb, resources)
 
-    def _visible(self, cell: Any) -> str:
-        """The source of ``cell`` without its hidden region."""
-        lines = cell.source.splitlines()
-        return "\n".join(line for line in lines if line not in hidden_regions(cell.source,
-                         self._clear.begin_test_delimeter, self._clear.end_test_delimeter))
-
-    def _redact(self, text: str) -> str:
-        if not self._hidden_lines or not isinstance(text, str):
+    @staticmethod
+    def _redact(text: str, hidden: set[str]) -> str:
+        """``text`` with every line that is one of the ``hidden`` lines replaced by a note."""
+        if not hidden or not isinstance(text, str):
             return text
-        out = [REDACTED if any(h in line for h in self._hidden_lines) else line for line in text.split("\n")]
-        return "\n".join(out)
+        return "\n".join(REDACTED if line.strip() in hidden else line for line in text.split("\n"))
 
     def preprocess_cell(self, cell: Any, resources: dict, index: int) -> tuple[Any, dict]:
         grade_id = nbgrader_meta(cell).get("grade_id")
-        had_hidden = grade_id in self._hidden_cells or bool(hidden_regions(
-            cell.source, self._clear.begin_test_delimeter, self._clear.end_test_delimeter))
+        hidden = set(self._hidden.get(grade_id, set()))
+        hidden.update(line.strip() for line in hidden_regions(
+            cell.source, self._clear.begin_test_delimeter, self._clear.end_test_delimeter) if line.strip())
         cell, resources = self._clear.preprocess_cell(cell, resources, index)  # nbgrader cuts the region
-        cell.source = self._redact(cell.source)
+        if not hidden:
+            return cell, resources
         for output in cell.get("outputs", []):
             kind = output.get("output_type")
             if kind == "error":
-                output["evalue"] = self._redact(output.get("evalue", ""))
-                if had_hidden:
-                    output["traceback"] = [f"{output.get('ename', 'Error')}: {output['evalue']}", TRACEBACK_NOTE]
-                else:
-                    output["traceback"] = [self._redact(line) for line in output.get("traceback", [])]
+                output["evalue"] = self._redact(output.get("evalue", ""), hidden)
+                output["traceback"] = [f"{output.get('ename', 'Error')}: {output['evalue']}", TRACEBACK_NOTE]
             elif kind == "stream":
-                output["text"] = self._redact(output.get("text", ""))
+                output["text"] = self._redact(output.get("text", ""), hidden)
             elif kind in ("display_data", "execute_result"):
                 for mime, value in list(output.get("data", {}).items()):
                     if mime.startswith("text/") or mime.endswith("json"):
-                        output["data"][mime] = self._redact(value) if isinstance(value, str) else value
+                        output["data"][mime] = self._redact(value, hidden) if isinstance(value, str) else value
         return cell, resources
 
 

@@ -70,8 +70,11 @@ def autograded_totals(rows: list[CellScore]) -> dict[str, tuple[float, float]]:
 
 
 def export_grades(root: Path, csv_path: Path) -> Path:
-    """Write nbgrader's grades CSV (one row per student and assignment) to ``csv_path``."""
-    nbgrader(root, "export", f"--to={csv_path}")
+    """Write the grades CSV (one row per student and assignment, with a ``status`` column that marks missing
+    submissions; see :mod:`labs.grading.export`) to ``csv_path``."""
+    from labs.grading.export import EXPORTER
+
+    nbgrader(root, "export", f"--to={csv_path}", f"--exporter={EXPORTER}")
     return csv_path
 
 
