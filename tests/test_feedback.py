@@ -49,3 +49,13 @@ def test_cells_without_hidden_tests_are_untouched():
     cell, _ = pre.preprocess_cell(locked, {}, 0)
     assert cell.source == "nn_linear_model = NNLinearRegression().to(device)"
     assert cell.outputs[0]["traceback"] == ["frame", "E: v"] and REDACTED not in str(cell)
+
+
+def test_long_failure_lines_wrap(tmp_path):
+    from labs.grading.feedback import WRAP_STYLE, wrap_long_lines
+
+    page = tmp_path / "ps01.html"
+    page.write_text("<html><head><title>t</title></head><body><pre>" + "x" * 500 + "</pre></body></html>")
+    wrap_long_lines(page)
+    wrap_long_lines(page)
+    assert page.read_text().count(WRAP_STYLE) == 1

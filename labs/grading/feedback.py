@@ -19,6 +19,8 @@ from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 from labs.authoring import nbgrader_meta
 
 REDACTED = "[line of a hidden test removed]"
+#: Long failure messages wrap instead of running off the page.
+WRAP_STYLE = "<style>pre, .output_text pre { white-space: pre-wrap; overflow-wrap: anywhere; }</style>"
 TRACEBACK_NOTE = "(the traceback is not shown: it runs through hidden tests)"
 
 
@@ -106,5 +108,15 @@ def generate_feedback(root: Path, assignment: str, students: list[str] | None = 
         converter = GenerateFeedback(coursedir=coursedir, config=config)
         converter.force = True
         converter.start()
-        written.extend(sorted((root / "feedback" / student / assignment).glob("*.html")))
+        pages = sorted((root / "feedback" / student / assignment).glob("*.html"))
+        for page in pages:
+            wrap_long_lines(page)
+        written.extend(pages)
     return written
+
+
+def wrap_long_lines(page: Path) -> None:
+    """Add the style that wraps long lines of code and output to a feedback page (once)."""
+    html = page.read_text()
+    if WRAP_STYLE not in html and "</head>" in html:
+        page.write_text(html.replace("</head>", WRAP_STYLE + "\n</head>", 1))
