@@ -8,3 +8,15 @@ __all__ = ["BostonSplit", "MnistSplit", "load_boston", "load_mnist", "mnist_load
 from labs.data.functions2d import checkerboard, grid_2d, ring, ripple  # noqa: E402
 
 __all__ += ["checkerboard", "grid_2d", "ring", "ripple"]
+from labs.data.mnist_variants import (  # noqa: E402
+    centre_digits,
+    mnist_variant,
+    paste_digits,
+    pixel_permutation,
+    random_offsets,
+    scramble_pixels,
+    shift_digits,
+)
+
+__all__ += ["centre_digits", "mnist_variant", "paste_digits", "pixel_permutation", "random_offsets",
+            "scramble_pixels", "shift_digits"]
