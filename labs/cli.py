@@ -44,16 +44,27 @@ def _collect(args: argparse.Namespace) -> int:
 
 
 def _autograde(args: argparse.Namespace) -> int:
-    from labs.grading.executor import default_workers
-    from labs.grading.jobs import Limits
+    from labs.grading.executor import default_workers, local_limits
     from labs.grading.run import autograde
 
+    root = find_course_root(args.course)
     workers = args.workers or default_workers()
-    limits = Limits(cell_timeout=args.cell_timeout, time_limit=args.time_limit, memory_limit=args.memory_limit,
-                    output_limit=args.output_limit, threads=args.threads or max(1, default_workers() // workers))
-    outcomes = autograde(find_course_root(args.course), args.assignment, workers=workers, force=args.force,
-                         students=args.student or None, limits=limits, repair=not args.no_repair,
-                         progress=not args.quiet)
+    settings = dict(cell_timeout=args.cell_timeout, time_limit=args.time_limit, memory_limit=args.memory_limit,
+                    output_limit=args.output_limit)
+    if args.scheduler or args.cluster:
+        from labs.grading.cluster import dask_executor
+        from labs.grading.jobs import Limits
+
+        limits = Limits(threads=args.threads or 1, **settings)
+        with dask_executor(root, scheduler=args.scheduler, cluster=args.cluster, jobs=args.jobs) as executor:
+            outcomes = autograde(root, args.assignment, force=args.force, students=args.student or None,
+                                 limits=limits, repair=not args.no_repair, progress=not args.quiet,
+                                 executor=executor)
+    else:
+        limits = local_limits(workers, threads=args.threads, **settings)
+        outcomes = autograde(root, args.assignment, workers=workers, force=args.force,
+                             students=args.student or None, limits=limits, repair=not args.no_repair,
+                             progress=not args.quiet)
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
@@ -62,6 +73,7 @@ def _autograde(args: argparse.Namespace) -> int:
             extra += [f"repaired: {'; '.join(a for acts in outcome.repairs.values() for a in acts)}"] \
                 if outcome.repairs else []
             extra += [f"{len(outcome.flags)} audit flag(s)"] if outcome.flags else []
+            extra += [f"graded on {outcome.worker} in {outcome.seconds:.1f} s"] if outcome.worker else []
             print(f"  {outcome.student} [{outcome.status}] " + " | ".join(extra))
     print(f"{args.assignment}: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
     return 1 if counts.get("error") else 0
@@ -155,6 +167,15 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--threads", type=int, default=None, help="math threads per kernel (default: cores/workers)")
     grade.add_argument("--no-repair", action="store_true", help="grade notebooks as submitted (no Colab repair)")
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
+    where = grade.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="grade on an existing Dask cluster, e.g. tcp://host:8786 (needs the 'cluster' extra)")
+    where.add_argument("--cluster", choices=["local", "slurm", "pbs"],
+                       help="start a Dask cluster: local processes, or Slurm/PBS jobs configured in "
+                            "nbgrader_config.py (c.LabsCluster)")
+    grade.add_argument("--jobs", type=int, default=None,
+                       help="with --cluster: worker processes (local) or batch jobs (slurm/pbs) (default: "
+                            "c.LabsCluster.jobs, else the CPU cores for local, 1 otherwise)")
     grade.set_defaults(run=_autograde)
 
     audit = verbs.add_parser("audit", help="flag submissions that tamper with grading")

@@ -205,12 +205,37 @@ def _square(x: int) -> int:
     return x * x
 
 
-def test_local_executor_returns_results_and_errors() -> None:
+def test_local_executor_is_a_concurrent_futures_executor() -> None:
+    from concurrent.futures import Executor, as_completed
+
     from labs.grading.executor import LocalExecutor
 
     with LocalExecutor(2) as executor:
-        results = dict(executor.run(_square, [1, 2, 3, 4]))
+        assert isinstance(executor, Executor)
+        futures = {executor.submit(_square, x): x for x in [1, 2, 3, 4]}
+        results = {futures[f]: (f.exception() or f.result()) for f in as_completed(futures)}
     assert results[1] == 1 and results[4] == 16 and isinstance(results[3], ValueError)
+
+
+def test_job_results_are_typed_and_a_worker_killer_is_recorded_as_failed() -> None:
+    import pickle
+    from concurrent.futures import Future
+
+    from labs.grading.jobs import GradeJob, GradeResult, Outcome, Status
+    from labs.grading.run import _result_of
+
+    job = GradeJob("ann", "ps01", "course", ["ps01"], "", b"", {}, {})
+    assert pickle.loads(pickle.dumps(job)) == job
+    assert GradeResult("ann", "ps01", "graded").status is Status.GRADED
+    assert Outcome("ann", "skipped").status == "skipped" and str(Status.FAILED) == "failed"
+
+    class KilledWorker(Exception):  # what distributed raises after allowed-failures
+        pass
+
+    for error, status in [(KilledWorker("x"), Status.FAILED), (ConnectionError("lost"), Status.ERROR)]:
+        future: Future = Future()
+        future.set_exception(error)
+        assert _result_of(future, job).status is status
 
 
 # -- resilient execution (a plain kernel, tiny notebooks) ----------------------------------------------

@@ -412,8 +412,8 @@ def audit_assignment(root: Path, assignment: str, students: list[str] | None = N
     import nbformat
     from nbgrader.api import Gradebook
 
+    from labs.grading.coursedir import submitted_students
     from labs.grading.gradebook import course_config
-    from labs.grading.run import submitted_students
 
     course_id, url = course_config(root)
     tests: dict[str, dict[str, str]] = {}

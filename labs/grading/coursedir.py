@@ -51,3 +51,8 @@ def db_url(root: Path) -> str:
 
     config = PyFileConfigLoader(CONFIG_FILE, path=str(root)).load_config()
     return str(config.CourseDirectory.db_url)
+
+
+def submitted_students(root: Path, assignment: str) -> list[str]:
+    """Students with a submission folder for ``assignment``, sorted."""
+    return sorted(p.parent.name for p in (root / "submitted").glob(f"*/{assignment}") if p.is_dir())

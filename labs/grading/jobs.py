@@ -6,6 +6,7 @@ Plain, picklable dataclasses (no behaviour), shared by the main process and the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 
 GIB = 1024**3
 MIB = 1024**2
@@ -17,6 +18,23 @@ WORKER_MEMORY = 2 * GIB
 GRACE_SECONDS = 60.0
 #: Largest total size of the files copied back from a worker's autograded folder.
 MAX_RESULT_BYTES = 64 * MIB
+
+
+class Status(str, Enum):
+    """What became of one submission in a batch (a ``str``: it compares with and serialises as its value)."""
+
+    GRADED = "graded"  # nbgrader graded it (scores may be anything)
+    FAILED = "failed"  # the submission's fault (not a notebook, killed for its limits): recorded, not retried
+    ERROR = "error"  # the grader's fault (a worker lost, the scheduler gone): not recorded, retried next run
+    SKIPPED = "skipped"  # already graded from the same files
+    PENDING = "pending"  # prepared, not graded yet
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: Statuses that end a submission's grading: a re-run skips them unless forced.
+FINAL_STATUSES = (Status.GRADED, Status.FAILED)
 
 
 @dataclass(frozen=True)
@@ -48,12 +66,12 @@ class GradeJob:
 
 @dataclass
 class GradeResult:
-    """What grading one submission produced; ``status`` is "graded", "failed" (the submission's fault) or
-    "error" (the grader's fault: retried on the next run)."""
+    """What grading one submission produced; ``status`` is GRADED, FAILED (the submission's fault) or ERROR
+    (the grader's fault: retried on the next run). ``worker`` names the machine/process that graded it."""
 
     student: str
     assignment: str
-    status: str
+    status: Status
     reason: str = ""
     notes: list[str] = field(default_factory=list)
     scores: dict[str, dict[str, float | None]] = field(default_factory=dict)  # notebook -> cell -> auto score
@@ -62,6 +80,10 @@ class GradeResult:
     timestamp: str | None = None
     files: dict[str, bytes] = field(default_factory=dict)  # the autograded folder
     seconds: float = 0.0
+    worker: str = ""
+
+    def __post_init__(self) -> None:
+        self.status = Status(self.status)
 
 
 @dataclass
@@ -69,13 +91,17 @@ class Outcome:
     """One student's line in a batch summary (also saved as the resumable state of the batch)."""
 
     student: str
-    status: str  # graded | failed | error | skipped
+    status: Status
     reason: str = ""
     notes: list[str] = field(default_factory=list)
     repairs: dict[str, list[str]] = field(default_factory=dict)
     flags: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
     digest: str = ""
+    worker: str = ""
+
+    def __post_init__(self) -> None:
+        self.status = Status(self.status)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -25,31 +25,27 @@ import json
 import logging
 import os
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from concurrent.futures import Executor, Future, as_completed
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
-from labs.grading.coursedir import nbgrader
+from labs.grading.coursedir import nbgrader, submitted_students
 from labs.grading.gradebook import course_config, graded_students, merge_result, notebook_names, template_gradebook
-from labs.grading.jobs import MAX_RESULT_BYTES, GradeJob, GradeResult, Limits, Outcome
-from labs.grading.sandbox import ZYGOTE, run_sandboxed, stop_all, write_private_course
-from labs.grading.state import FINAL_STATUSES, digest, load_outcome, save_outcome, tree_digest
+from labs.grading.jobs import FINAL_STATUSES, MAX_RESULT_BYTES, GradeJob, GradeResult, Limits, Outcome, Status
+from labs.grading.sandbox import run_sandboxed, write_private_course
+from labs.grading.state import digest, load_outcome, save_outcome, tree_digest
 
-if TYPE_CHECKING:
-    from labs.grading.executor import Executor
+__all__ = ["autograde", "autograde_serial", "grade_job", "submitted_students"]
 
 
 # --------------------------------------------------------------------------------------------------
 # Plain nbgrader (the reference)
 # --------------------------------------------------------------------------------------------------
-
-
-def submitted_students(root: Path, assignment: str) -> list[str]:
-    """Students with a submission folder for ``assignment``, sorted."""
-    return sorted(p.parent.name for p in (root / "submitted").glob(f"*/{assignment}") if p.is_dir())
 
 
 def autograde_serial(root: Path, assignment: str, force: bool = True) -> None:
@@ -107,7 +103,7 @@ def grade_job(job: GradeJob) -> GradeResult:
         result_file = jobdir / "result.json"
         if killed or not result_file.exists():
             reason = killed or "the grading process died before it could save a result"
-            result = GradeResult(job.student, job.assignment, "failed", reason, notes)
+            result = GradeResult(job.student, job.assignment, Status.FAILED, reason, notes)
         else:
             data = json.loads(result_file.read_text())
             result = GradeResult(job.student, job.assignment, data["status"], data.get("reason", ""),
@@ -127,7 +123,13 @@ def grade_job(job: GradeJob) -> GradeResult:
         else:
             shutil.rmtree(jobdir, ignore_errors=True)
     result.seconds = time.monotonic() - start
+    result.worker = worker_name()
     return result
+
+
+def worker_name() -> str:
+    """Which machine and process graded a job: ``host/pid``."""
+    return f"{socket.gethostname()}/{os.getpid()}"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -170,6 +172,23 @@ def install_autograded(root: Path, result: GradeResult) -> None:
 
 
 @dataclass
+class BatchBase:
+    """What every job of a batch shares: the course, its config and template gradebook, the release notebooks
+    (to repair and audit against) and the locked test cells (for the audit)."""
+
+    course_id: str
+    url: str
+    config_text: str
+    template_db: bytes
+    notebooks: list[str]
+    releases: dict[str, Any]
+    tests: dict[str, dict[str, str]]
+    source_files: dict[str, bytes]
+    limits: Limits
+    ignore: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Prepared:
     """A job ready to run, or a result known without running (invalid notebook, nothing to grade)."""
 
@@ -178,16 +197,16 @@ class Prepared:
     result: GradeResult | None = None
 
 
-def prepare(root: Path, assignment: str, student: str, base: dict, repair: bool = True) -> Prepared:
+def prepare(root: Path, assignment: str, student: str, base: BatchBase, repair: bool = True) -> Prepared:
     """Read a submission, repair its notebooks against the release, audit it and build its job."""
     import nbformat
 
     from labs.grading.audit import audit_notebook
     from labs.grading.repair import repair_notebook
 
-    files = submission_files(root, student, assignment, base["ignore"])
-    outcome = Outcome(student, "pending", digest=digest(files))
-    for name in base["notebooks"]:
+    files = submission_files(root, student, assignment, base.ignore)
+    outcome = Outcome(student, Status.PENDING, digest=digest(files))
+    for name in base.notebooks:
         key = f"{name}.ipynb"
         if key not in files:
             others = ", ".join(sorted(files)) or "none"
@@ -199,25 +218,25 @@ def prepare(root: Path, assignment: str, student: str, base: dict, repair: bool 
                 raise ValueError("no list of cells")
         except Exception as error:  # noqa: BLE001 - any parse failure means "not a notebook"
             reason = f"{key} is not a valid notebook: {type(error).__name__}: {str(error)[:200]}"
-            return Prepared(outcome, result=GradeResult(student, assignment, "failed", reason))
-        release = base["releases"].get(name)
+            return Prepared(outcome, result=GradeResult(student, assignment, Status.FAILED, reason))
+        release = base.releases.get(name)
         if release is None:
             continue
         fixed, report = repair_notebook(nb, release)
         outcome.flags.extend(asdict(flag) for flag in audit_notebook(
-            nb, release, notebook=name, test_sources=base["tests"].get(name, {}), repair=report))
+            nb, release, notebook=name, test_sources=base.tests.get(name, {}), repair=report))
         if repair and report.changed:
             outcome.repairs[name] = report.actions
             files[key] = nbformat.writes(fixed).encode("utf-8")
-    if not any(f"{name}.ipynb" in files for name in base["notebooks"]):
+    if not any(f"{name}.ipynb" in files for name in base.notebooks):
         reason = "; ".join(outcome.notes) or "no notebook to grade"
-        return Prepared(outcome, result=GradeResult(student, assignment, "failed", reason))
-    job = GradeJob(student, assignment, base["course_id"], base["notebooks"], base["config_text"],
-                   base["template_db"], files, base["source_files"], base["limits"], str(root.resolve()))
+        return Prepared(outcome, result=GradeResult(student, assignment, Status.FAILED, reason))
+    job = GradeJob(student, assignment, base.course_id, base.notebooks, base.config_text, base.template_db, files,
+                   base.source_files, base.limits, str(root.resolve()))
     return Prepared(outcome, job=job)
 
 
-def _batch_base(root: Path, assignment: str, limits: Limits) -> dict:
+def batch_base(root: Path, assignment: str, limits: Limits) -> BatchBase:
     """What every job of a batch shares: config, template gradebook, release notebooks, hidden tests."""
     import nbformat
     from nbgrader.api import Gradebook
@@ -251,9 +270,8 @@ def _batch_base(root: Path, assignment: str, limits: Limits) -> dict:
             if path.is_file() and path.suffix != ".ipynb" and not any(
                     fnmatch.fnmatch(part, pattern) for part in rel.parts for pattern in ignore):
                 source_files[rel.as_posix()] = path.read_bytes()
-    return {"course_id": course_id, "url": url, "config_text": (root / "nbgrader_config.py").read_text(),
-            "template_db": template_db, "notebooks": names, "releases": releases, "tests": tests,
-            "source_files": source_files, "limits": limits, "ignore": ignore}
+    return BatchBase(course_id, url, (root / "nbgrader_config.py").read_text(), template_db, names, releases, tests,
+                     source_files, limits, ignore)
 
 
 def _result_outcome(prepared: Prepared, result: GradeResult) -> Outcome:
@@ -261,6 +279,7 @@ def _result_outcome(prepared: Prepared, result: GradeResult) -> Outcome:
     outcome.status, outcome.reason = result.status, result.reason
     outcome.notes = outcome.notes + result.notes
     outcome.seconds = round(result.seconds, 2)
+    outcome.worker = result.worker
     return outcome
 
 
@@ -276,38 +295,63 @@ def autograde(
     progress: bool = True,
     executor: Executor | None = None,
 ) -> list[Outcome]:
-    """Autograde ``assignment`` for every submitted student (or ``students``), ``workers`` at a time.
+    """Autograde ``assignment`` for every submitted student (or ``students``).
 
-    Students already graded from the same files are skipped unless ``force``. Every result goes into the
-    main gradebook (one writer), ``autograded/`` and ``.work/grading/<assignment>/``; ``submitted/`` is
-    checked to be unchanged at the end. ``executor`` replaces the local one (a cluster, later); it is
-    given :func:`grade_job` and the jobs. Returns one :class:`Outcome` per student.
+    Jobs run on ``executor``, any ``concurrent.futures.Executor`` (a Dask cluster's, say); by default a
+    :class:`~labs.grading.executor.LocalExecutor` with ``workers`` sandboxes at a time. Students already
+    graded from the same files are skipped unless ``force``. This process alone writes the main gradebook,
+    ``autograded/`` and ``.work/grading/<assignment>/``, in completion order; ``submitted/`` is checked to be
+    unchanged at the end. Returns one :class:`Outcome` per student.
     """
     from tqdm import tqdm
 
-    from labs.grading.executor import LocalExecutor, default_workers
+    from labs.grading.executor import LocalExecutor, default_workers, local_limits
 
     workers = workers or default_workers()
-    limits = limits or Limits(threads=max(1, default_workers() // workers))
-    if executor is None:
-        ZYGOTE.start()  # imports nbgrader in the background while the jobs are prepared
+    limits = limits or local_limits(workers)
     available = submitted_students(root, assignment)
     names = students or available
     unknown = sorted(set(names) - set(available))
     if unknown:
         raise ValueError(f"no submitted/<student>/{assignment}/ folder for: {', '.join(unknown)}")
-    before = tree_digest(root / "submitted")
-    base = _batch_base(root, assignment, limits)
+    own_executor = executor is None
+    executor = executor or LocalExecutor(workers)
     outcomes: dict[str, Outcome] = {}
+    try:
+        before = tree_digest(root / "submitted")
+        base = batch_base(root, assignment, limits)
+        pending = _prepare_batch(root, assignment, names, base, force, repair, outcomes)
+        futures: dict[Future, Prepared] = {executor.submit(grade_job, p.job): p for p in pending.values()}
+        bar = tqdm(total=len(futures), desc=f"autograde {assignment}", unit="nb", disable=not progress)
+        for future in as_completed(futures):
+            prepared = futures[future]
+            _finish(root, base, prepared, _result_of(future, prepared.job), outcomes)
+            bar.update(1)
+            bar.set_postfix(failed=sum(o.status not in (Status.GRADED, Status.SKIPPED) for o in outcomes.values()))
+        bar.close()
+    except KeyboardInterrupt:
+        executor.shutdown(wait=False, cancel_futures=True)  # what finished is saved; the rest runs next time
+        raise
+    finally:
+        if own_executor:
+            executor.shutdown(wait=True)
+    if tree_digest(root / "submitted") != before:
+        raise RuntimeError("submitted/ changed during grading: this must never happen, check the sandbox")
+    return [outcomes[s] for s in names if s in outcomes]
+
+
+def _prepare_batch(root: Path, assignment: str, names: list[str], base: BatchBase, force: bool, repair: bool,
+                   outcomes: dict[str, Outcome]) -> dict[str, Prepared]:
+    """Prepare every student's job; record skipped and already-failed ones in ``outcomes``; return the rest."""
     pending: dict[str, Prepared] = {}
-    graded = graded_students(base["url"], base["course_id"], assignment)
+    graded = graded_students(base.url, base.course_id, assignment)
     for student in names:
         prepared = prepare(root, assignment, student, base, repair=repair)
         previous = load_outcome(root, assignment, student)
         if (not force and previous is not None and previous.digest == prepared.outcome.digest
                 and previous.status in FINAL_STATUSES and student in graded):
             previous_status = previous.status
-            previous.status = "skipped"
+            previous.status = Status.SKIPPED
             previous.reason = f"already {previous_status}" + (f": {previous.reason}" if previous.reason else "")
             outcomes[student] = previous
             continue
@@ -315,34 +359,31 @@ def autograde(
             _finish(root, base, prepared, prepared.result, outcomes)
         else:
             pending[student] = prepared
-    own_executor = executor is None
-    executor = executor or LocalExecutor(workers)
+    return pending
+
+
+#: Exceptions of a cluster that mean the submission itself kept killing the workers that graded it.
+WORKER_KILLERS = ("KilledWorker",)
+
+
+def _result_of(future: Future, job: GradeJob) -> GradeResult:
+    """The job's result, or what its exception means: the submission killed its workers (FAILED, recorded)
+    or the grader broke (ERROR: nothing recorded, graded again on the next run)."""
     try:
-        bar = tqdm(total=len(pending), desc=f"autograde {assignment}", unit="nb", disable=not progress)
-        jobs = [p.job for p in pending.values()]
-        for job, result in executor.run(grade_job, jobs):
-            if isinstance(result, BaseException):
-                result = GradeResult(job.student, assignment, "error", f"grader error: {result!r}")
-            _finish(root, base, pending[job.student], result, outcomes)
-            bar.update(1)
-            bar.set_postfix(failed=sum(o.status != "graded" for o in outcomes.values() if o.status != "skipped"))
-        bar.close()
-    except KeyboardInterrupt:
-        stop_all()  # what finished is saved; the rest is graded on the next run
-        raise
-    finally:
-        if own_executor:
-            executor.close()
-    if tree_digest(root / "submitted") != before:
-        raise RuntimeError("submitted/ changed during grading: this must never happen, check the sandbox")
-    return [outcomes[s] for s in names if s in outcomes]
+        return future.result()
+    except BaseException as error:  # noqa: BLE001 - every way a job can end is a result here
+        if type(error).__name__ in WORKER_KILLERS:
+            return GradeResult(job.student, job.assignment, Status.FAILED,
+                               f"the submission killed the grading workers that ran it ({type(error).__name__})")
+        return GradeResult(job.student, job.assignment, Status.ERROR, f"grader error: {error!r}")
 
 
-def _finish(root: Path, base: dict, prepared: Prepared, result: GradeResult, outcomes: dict[str, Outcome]) -> None:
+def _finish(root: Path, base: BatchBase, prepared: Prepared, result: GradeResult,
+            outcomes: dict[str, Outcome]) -> None:
     """Merge one result (gradebook, autograded/, state) unless it is a grader error."""
     outcome = _result_outcome(prepared, result)
-    if result.status != "error":
-        merge_result(base["url"], base["course_id"], result, flagged=bool(outcome.flags))
+    if result.status != Status.ERROR:
+        merge_result(base.url, base.course_id, result, flagged=bool(outcome.flags))
         install_autograded(root, result)
     save_outcome(root, result.assignment, outcome)
     outcomes[outcome.student] = outcome

@@ -8,10 +8,10 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from labs.grading.jobs import Outcome
+from labs.grading.jobs import FINAL_STATUSES, Outcome
 
 STATE_DIR = Path(".work") / "grading"
-FINAL_STATUSES = ("graded", "failed")
+__all__ = ["FINAL_STATUSES", "digest", "load_outcome", "save_outcome", "state_path", "tree_digest"]
 
 
 def digest(files: dict[str, bytes]) -> str:
