@@ -224,6 +224,26 @@ def incidents(root: Path, assignment: str) -> tuple[list[tuple[str, str, str]], 
     return failed, flagged
 
 
+def grading_runs(root: Path, assignment: str) -> list[tuple[str, str, str, float]]:
+    """From the runner's state: (student, status, worker, seconds) of each submission's last grading."""
+    from labs.grading.state import load_outcome, state_path
+
+    runs = []
+    for path in sorted(state_path(root, assignment, "x").parent.glob("*.json")):
+        outcome = load_outcome(root, assignment, path.stem)
+        if outcome is not None:
+            runs.append((outcome.student, str(outcome.status), outcome.worker or "-", outcome.seconds))
+    return runs
+
+
+def format_runs(runs: list[tuple[str, str, str, float]]) -> str:
+    """Text table of where and how long each submission was graded."""
+    lines = ["grading runs (student, status, worker, seconds):"]
+    for student, status, worker, seconds in runs:
+        lines.append(f"  {student:<20} {status:<8} {worker:<28} {seconds:8.1f}")
+    return "\n".join(lines)
+
+
 def format_incidents(failed: list[tuple[str, str, str]], flagged: dict[str, list[dict]]) -> str:
     """Text list of failed and flagged submissions with their reasons."""
     lines = [f"failed or interrupted submissions: {len(failed)}"]
@@ -255,6 +275,6 @@ def write_report(root: Path, assignment: str, out: Path | None = None) -> str:
     if rows:
         plot_histograms(assignment, rows, out / "scores.png")
     text = "\n\n".join([format_table(assignment, rows), format_stats(assignment, stats),
-                        format_incidents(*incidents(root, assignment))])
+                        format_incidents(*incidents(root, assignment)), format_runs(grading_runs(root, assignment))])
     (out / "report.txt").write_text(text + "\n")
     return text
