@@ -1,6 +1,7 @@
 """The ``labs`` command line: one verb per pipeline stage (``labs <verb> --help`` for each).
 
     labs release [ps ...]                 generate release/ from source/ (nbgrader generate_assignment)
+    labs publish ../student-edition       the student edition: release/, helpers without grading code, README
     labs collect ps01 export.zip          LMS zip -> submitted/<student>/ps01/ (repairs Colab notebooks)
     labs autograde ps01 --workers 4       grade in parallel, resumable, with time and memory limits
     labs audit ps01                       flag submissions that tamper with grading
@@ -31,6 +32,14 @@ def _release(args: argparse.Namespace) -> int:
 
     names = release(find_course_root(args.course), args.assignments or None)
     print(f"released: {', '.join(names)}")
+    return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from labs.grading.publish import publish
+
+    names = publish(find_course_root(args.course), args.dest.resolve(), args.assignments or None)
+    print(f"student edition of {', '.join(names)} written to {args.dest}")
     return 0
 
 
@@ -144,6 +153,11 @@ def build_parser() -> argparse.ArgumentParser:
     release.add_argument("assignments", nargs="*", help="assignments to release (default: all)")
     release.set_defaults(run=_release)
 
+    publish = verbs.add_parser("publish", help="write the student edition (release/, helpers, README) to DEST")
+    publish.add_argument("dest", type=Path, help="folder to write (emptied first), e.g. a clone of the student repo")
+    publish.add_argument("assignments", nargs="*", help="assignments to publish (default: all)")
+    publish.set_defaults(run=_publish)
+
     collect = verbs.add_parser("collect", help="place the notebooks of an LMS zip export under submitted/")
     collect.add_argument("assignment")
     collect.add_argument("archive", type=Path, help="the zip exported by Moodle, Canvas, ...")
@@ -202,10 +216,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Errors that mean "the command cannot do what was asked" (a missing course, an unknown student, a leak in
+#: the student edition): reported in one line, exit status 2. Anything else is a bug and keeps its traceback.
+USER_ERRORS = (FileNotFoundError, ValueError, RuntimeError, PermissionError)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``labs`` command."""
+    import sys
+
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except USER_ERRORS as error:
+        print(f"labs {args.verb}: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

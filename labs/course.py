@@ -10,6 +10,8 @@ from __future__ import annotations
 GITHUB_REPOSITORY = "dl-labs/dl-labs"
 BRANCH = "main"
 PACKAGE = "dl-labs"
+#: The term's version of the student edition (``labs publish``): a tag of the published repository.
+TERM = "2026-fall"
 
 SETUP_MARKER = "# dl-labs set-up cell"
 BADGE_MARKER = "<!-- dl-labs badge -->"
