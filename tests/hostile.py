@@ -1,7 +1,7 @@
 """A corpus of broken and hostile ps01 submissions, built programmatically, with what grading must do to each.
 
-Most cases start from a *partial* submission (only ``gradient_of`` and ``my_linear_regression`` answered:
-3 of 14 points) so that they grade in seconds; the attack then targets ``gradient_of``. Each case says
+Most cases start from a *partial* submission (only ``gradient_of``, ``my_linear_regression`` and ``mse_loss``
+answered: 3 of 17 points) so that they grade in seconds; the attack then targets ``gradient_of``. Each case says
 which test cells must score 0 or full marks, which audit flags it must raise, and what the runner must
 record as the reason. ``write_corpus`` writes them under ``submitted/<student>/ps01/``.
 """
@@ -22,9 +22,12 @@ from notebook_harness import answer_cells, load_source, nbgrader_meta  # noqa: E
 from submissions import fill, load_release, solved  # noqa: E402
 
 ASSIGNMENT = "ps01"
-ALL_TESTS = ("test_gradient_of", "test_my_linear_regression", "test_train", "test_nn_linear_regression",
-             "test_mlp", "test_mlp_training", "test_first_weight_gradient", "test_steepest_sigmoid_net")
-PARTIAL_FULL = ("test_gradient_of", "test_my_linear_regression")
+ALL_TESTS = ("test_gradient_of", "test_my_linear_regression", "test_mse_loss", "test_train",
+             "test_nn_linear_regression", "test_mlp", "test_mlp_training", "test_first_weight_gradient",
+             "test_centred_gradient", "test_relative_error", "test_steepest_sigmoid_net")
+PARTIAL = ("gradient_of", "my_linear_regression", "mse_loss")  # the answer cells of the partial submission
+PARTIAL_FULL = ("test_gradient_of", "test_my_linear_regression", "test_mse_loss")
+REST = tuple(test for test in ALL_TESTS if test not in PARTIAL_FULL)  # what the partial submission leaves at 0
 WRONG_GRADIENT = "def gradient_of(f, x):\n    return torch.zeros_like(x)\n"
 
 
@@ -48,9 +51,9 @@ def _answers() -> dict[str, str]:
 
 
 def _partial(root: Path, **changes: str) -> nbformat.NotebookNode:
-    """The release with gradient_of and my_linear_regression answered, then ``changes`` (grade_id -> source)."""
+    """The release with the answers in ``PARTIAL`` filled in, then ``changes`` (grade_id -> source)."""
     answers = _answers()
-    filled = {"gradient_of": answers["gradient_of"], "my_linear_regression": answers["my_linear_regression"]}
+    filled = {cell: answers[cell] for cell in PARTIAL}
     filled.update(changes)
     return fill(load_release(ASSIGNMENT, root), filled)
 
@@ -157,7 +160,7 @@ def cases() -> list[Case]:
     return [
         Case("correct", "correct solution", s["correct"], full=ALL_TESTS, clean=True),
         Case("blank", "untouched release notebook", s["blank"], zero=ALL_TESTS, clean=True),
-        Case("partial", "two answers", lambda r: _bytes(_partial(r)), full=PARTIAL_FULL, zero=ALL_TESTS[2:],
+        Case("partial", "three answers", lambda r: _bytes(_partial(r)), full=PARTIAL_FULL, zero=REST,
              clean=True),
         Case("bug", "catalogued bug: gradients never cleared (hidden test fails)", _bug("gradients never cleared"),
              zero=("test_train",), full=("test_gradient_of", "test_first_weight_gradient"), clean=True),
@@ -169,16 +172,16 @@ def cases() -> list[Case]:
              lambda r: _bytes(_partial(r, gradient_of="def gradient_of(f, x):\n    while True:\n        pass\n")),
              zero=("test_gradient_of",), full=("test_my_linear_regression",), reason="timed out"),
         Case("stubborn_loop", "top-level loop that swallows the interrupt",
-             lambda r: _bytes(_append(r, "train", STUBBORN_LOOP)), full=PARTIAL_FULL, zero=ALL_TESTS[2:],
+             lambda r: _bytes(_append(r, "train", STUBBORN_LOOP)), full=PARTIAL_FULL, zero=REST,
              reason="did not stop"),
         Case("os_exit", "os._exit in an answer cell", lambda r: _bytes(_append(r, "train", "import os\nos._exit(3)")),
-             full=PARTIAL_FULL, zero=ALL_TESTS[2:], flags=("exit",), reason="kernel died"),
+             full=PARTIAL_FULL, zero=REST, flags=("exit",), reason="kernel died"),
         Case("sys_exit", "sys.exit inside the graded function",
              lambda r: _bytes(_partial(r, gradient_of="import sys\n\ndef gradient_of(f, x):\n    sys.exit(0)\n")),
              zero=("test_gradient_of",), full=("test_my_linear_regression",), flags=("exit",)),
         Case("segfault", "segmentation fault (ctypes)",
              lambda r: _bytes(_append(r, "train", "import ctypes\nctypes.string_at(0)")), full=PARTIAL_FULL,
-             zero=ALL_TESTS[2:], flags=("process",), reason="kernel died"),
+             zero=REST, flags=("process",), reason="kernel died"),
         Case("memory_hog", "allocates memory until it runs out",
              lambda r: _bytes(_append(r, "train", "_hog = []\nwhile True:\n    _hog.append(torch.ones(64, 1024, 1024))",
                                       prepend=True)),

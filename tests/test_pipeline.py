@@ -13,13 +13,14 @@ from labs.grading.pipeline import demo
 from labs.grading.report import cell_scores
 
 PS01_POINTS = {
-    "test_gradient_of": 1, "test_my_linear_regression": 2, "test_train": 2, "test_nn_linear_regression": 1,
-    "test_mlp": 2, "test_mlp_training": 1, "test_first_weight_gradient": 3, "test_steepest_sigmoid_net": 2,
+    "test_gradient_of": 1, "test_my_linear_regression": 1, "test_mse_loss": 1, "test_train": 2,
+    "test_nn_linear_regression": 1, "test_mlp": 2, "test_mlp_training": 1, "test_first_weight_gradient": 3,
+    "test_centred_gradient": 2, "test_relative_error": 1, "test_steepest_sigmoid_net": 2,
 }
 EXPECTED = {
     "alice": PS01_POINTS,
     "bob": dict.fromkeys(PS01_POINTS, 0),
-    "carol": {**PS01_POINTS, "test_train": 0, "test_mlp_training": 0},  # forgot optimizer.zero_grad()
+    "carol": {**PS01_POINTS, "test_train": 0},  # forgot optimizer.zero_grad()
 }
 
 
@@ -40,12 +41,12 @@ def test_demo_scores_are_exact_and_repeatable(tmp_path, capsys):
     for student, expected in EXPECTED.items():
         assert {cell: first[(student, cell)] for cell in expected} == expected, student
     printed = capsys.readouterr().out
-    assert "alice" in tables["ps01"] and "14/14" in printed and "0/14" in printed and "11/14" in printed
+    assert "alice" in tables["ps01"] and "17/17" in printed and "0/17" in printed and "15/17" in printed
 
     with open(course / "grades.csv", newline="") as handle:
         grades = {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(handle)
                   if row["assignment"] == "ps01"}
-    assert grades == {"alice": 14.0, "bob": 0.0, "carol": 11.0}
+    assert grades == {"alice": 17.0, "bob": 0.0, "carol": 15.0}
 
     demo(course)
     second = {(r.student, r.cell): r.score for r in cell_scores(course, "ps01") if r.autograded}
