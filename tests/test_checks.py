@@ -176,3 +176,27 @@ def test_fresh_checks_ignore_names_shadowed_in_the_notebook(monkeypatch):
     close, float_list = fresh("assert_close", "assert_float_list")
     close(torch.ones(2), torch.ones(2))
     float_list([1.0, 2.0], 2, "losses")
+
+
+def test_the_course_gradient_helpers_can_be_forbidden_even_through_an_alias():
+    from labs.checks import GRADIENT_HELPERS, numerical_gradient, rel_error
+
+    alias = numerical_gradient
+
+    def lazy_checker(f, x):
+        return alias(f, x)
+
+    with pytest.raises(CheckFailed, match="called labs.checks.numerical_gradient"):
+        with forbidden_calls(GRADIENT_HELPERS, task="centred_gradient", reason="write your own"):
+            lazy_checker(lambda t: (t**2).sum(), torch.ones(2))
+    with pytest.raises(CheckFailed, match="called labs.checks.rel_error"):
+        with forbidden_calls(GRADIENT_HELPERS, task="relative_error", reason="write your own"):
+            rel_error(torch.ones(2), torch.ones(2))
+    fresh_numerical = fresh("numerical_gradient")  # a re-loaded copy is refused too
+    with pytest.raises(CheckFailed), forbidden_calls(GRADIENT_HELPERS, task="t", reason="r"):
+        fresh_numerical(lambda t: (t**2).sum(), torch.ones(2))
+    with forbidden_calls(GRADIENT_HELPERS, task="t", reason="r"):  # own code passes, and the hook is removed
+        assert float((torch.ones(2) * 2).sum()) == 4.0
+    import sys
+
+    assert sys.getprofile() is None

@@ -9,7 +9,8 @@ what came, and which shape, dtype or value differed, and where a ``hint`` is giv
   :func:`assert_matches_autograd`, :func:`assert_loss_and_gradient`;
 * architectures: :func:`describe_layers` / :func:`assert_layers` (what the forward pass calls),
   :func:`registered_layers`, :func:`model_device`;
-* rules: :func:`forbidden_calls` with the groups ``AUTOGRAD``, ``SOFTMAX``, ``CROSS_ENTROPY``, ``LOGSUMEXP``;
+* rules: :func:`forbidden_calls` with the groups ``AUTOGRAD``, ``SOFTMAX``, ``CROSS_ENTROPY``, ``LOGSUMEXP``,
+  ``GRADIENT_HELPERS`` (the course's own numerical_gradient, autograd_gradient, rel_error);
 * :func:`fresh` gives hidden tests check functions a submission cannot have patched.
 """
 
@@ -22,7 +23,7 @@ from labs.checks.gradients import (
     rel_error,
 )
 from labs.checks.modules import assert_layers, describe_layers, model_device, registered_layers
-from labs.checks.rules import AUTOGRAD, CROSS_ENTROPY, LOGSUMEXP, SOFTMAX, forbidden_calls
+from labs.checks.rules import AUTOGRAD, CROSS_ENTROPY, GRADIENT_HELPERS, LOGSUMEXP, SOFTMAX, forbidden_calls
 from labs.checks.tensors import (
     CheckFailed,
     assert_close,
@@ -43,6 +44,7 @@ __all__ = [
     "LOGSUMEXP",
     "SOFTMAX",
     "CheckFailed",
+    "GRADIENT_HELPERS",
     "assert_close",
     "assert_float",
     "assert_float_list",

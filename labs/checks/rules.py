@@ -14,6 +14,8 @@ Compute references *outside* the block. The solution, which calls none of them, 
 
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
@@ -50,6 +52,25 @@ LOGSUMEXP: dict[object, str] = {torch.logsumexp: "torch.logsumexp", torch.Tensor
                                 torch.special.logsumexp: "torch.special.logsumexp"}
 
 
+def _code_key(function: types.FunctionType) -> tuple[str, str]:
+    """What identifies a Python function's code even when its module was loaded again (labs.checks.fresh)."""
+    code = function.__code__
+    return code.co_filename, getattr(code, "co_qualname", code.co_name)
+
+
+def _helpers() -> dict[object, str]:
+    """The gradient helpers of labs.checks, which a task asking the student to write them must forbid."""
+    from labs.checks import gradients
+
+    return {gradients.numerical_gradient: "labs.checks.numerical_gradient",
+            gradients.autograd_gradient: "labs.checks.autograd_gradient",
+            gradients.rel_error: "labs.checks.rel_error"}
+
+
+#: The course's own gradient helpers (plain Python functions: watched by a profile hook, see forbidden_calls).
+GRADIENT_HELPERS: dict[object, str] = _helpers()
+
+
 def _merge(groups: Iterable[dict[object, str]]) -> dict[object, str]:
     """One table from several groups of forbidden calls."""
     table: dict[object, str] = {}
@@ -83,13 +104,30 @@ def forbidden_calls(*groups: dict[object, str], task: str, reason: str) -> Itera
     """
     __tracebackhide__ = True
     message = f"{task} called {{call}}, which this task does not allow: {reason}."
-    watch = _Watch(_merge(groups), message)
+    table = _merge(groups)
+    watch = _Watch(table, message)
+    python = {_code_key(f): name for f, name in table.items()
+              if isinstance(f, types.FunctionType) and f.__module__.startswith("labs.")}
+    previous = sys.getprofile()
+
+    def profile(frame: types.FrameType, event: str, arg: object) -> None:
+        if event == "call":
+            code = frame.f_code
+            name = python.get((code.co_filename, getattr(code, "co_qualname", code.co_name)))
+            if name is not None:
+                watch.seen.append(name)
+
     error: BaseException | None = None
     try:
+        if python:
+            sys.setprofile(profile)
         with watch:
             yield
     except Exception as raised:  # noqa: BLE001 - re-raised below unless a forbidden call explains it
         error = raised
+    finally:
+        if python:
+            sys.setprofile(previous)
     if watch.seen:
         raise CheckFailed(message.format(call=watch.seen[0])) from None
     if error is not None:
