@@ -74,7 +74,7 @@ BUGS = [
     # the MLP recipe
     Bug("under-trained MLP", "mlp_training", "mlp_num_epochs = 400", "mlp_num_epochs = 5", ("test_mlp_training",)),
     Bug("learning rate far too small", "mlp_training", "lr=0.05", "lr=1e-5", ("test_mlp_training",)),
-    Bug("more epochs than the recipe may use", "mlp_training", "mlp_num_epochs = 400", "mlp_num_epochs = 5000",
+    Bug("more epochs than the recipe may use", "mlp_training", "mlp_num_epochs = 400", "mlp_num_epochs = 1200",
         ("test_mlp_training",), visible=("test_mlp_training",)),
     Bug("recipe's optimiser factory returns nothing", "mlp_training",
         "    return torch.optim.Adam(parameters, lr=0.05)", "    torch.optim.Adam(parameters, lr=0.05)",
