@@ -161,7 +161,7 @@ BUGS = [
         "nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)",
         "nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1)", ("test_residual_block",)),
     Bug("ResNet stem without pooling", "make_resnet", "nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),",
-        "nn.BatchNorm2d(16), nn.ReLU(),", ("test_make_resnet",), visible=("test_make_resnet",)),
+        "nn.BatchNorm2d(16), nn.ReLU(),", ("test_make_resnet", "test_resnet_accuracy"), visible=("test_make_resnet",)),
     Bug("ResNet second block without stride", "make_resnet", "ResidualBlock(16, 32, 2)", "ResidualBlock(16, 32, 1)",
         ("test_make_resnet",)),
     Bug("ResNet blocks in the wrong order", "make_resnet", "ResidualBlock(16, 16, 1), ResidualBlock(16, 32, 2)",
@@ -194,8 +194,9 @@ VARIANTS = [
             "    def per_layer(rows, width):\n        return rows * width**2\n\n    return per_layer(n, K) * L"),
     Variant("multiplications halved with / and int()", "count_multiplications", "return counter.get_total_flops() // 2",
             "return int(counter.get_total_flops() / 2)"),
-    Variant("counter left displaying its table (stdout)", "count_multiplications", "FlopCounterMode(display=False)",
-            "FlopCounterMode()"),
+    Variant("total read from the counter's per-module table", "count_multiplications",
+            "return counter.get_total_flops() // 2",
+            'return sum(counter.get_flop_counts()["Global"].values()) // 2'),
     Variant("saved bytes by storage pointer and a numpy total", "saved_activation_bytes", SOLUTION,
             "    import numpy as np\n\n"
             "    params = set()\n"
@@ -338,5 +339,5 @@ ANSWERS = [
     "d \\sigma^2 / 2", "\\sigma^2 = 2/d", "sqrt(2/d)", "layer.weight[0].numel()",
     '"SGDM": 1, "Adam": 2', "-lr * t", "-\\eta t", "c * (1 - beta1**t)", "(1 - beta**t) / (1 - beta)",
     '"Adam": "independent of c"', "(w_in + 2 * p - k) // s + 1", "(w_out - 1) * s + k - 2 * p",
-    "(field - 1) * s + k", "W_{in} + 2P - K", "1568", "19706", "20490",
+    "(field - 1) * s + k", "W_{in} + 2P - K", "19706", "20490",
 ]
