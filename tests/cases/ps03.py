@@ -79,10 +79,11 @@ BUGS = [
     Bug("SGDM crashes on a parameter without gradient", "sgdm",
         "                if p.grad is None:\n                    continue\n", "", ("test_sgdm",)),
     Bug("SGDM runs torch.optim's functional sgd", "sgdm", SOLUTION,
+        "        from torch.optim.sgd import sgd as functional_sgd\n\n"
         "        for group in self.param_groups:\n"
         '            params = [p for p in group["params"] if p.grad is not None]\n'
         '            buffers = [self.state[p].get("momentum") for p in params]\n'
-        "            torch.optim.sgd.sgd(params, [p.grad for p in params], buffers, weight_decay=0.0,\n"
+        "            functional_sgd(params, [p.grad for p in params], buffers, weight_decay=0.0,\n"
         '                                momentum=group["beta"], lr=group["lr"], dampening=0.0, nesterov=False,\n'
         "                                maximize=False)\n"
         "            for p, buffer in zip(params, buffers):\n"
