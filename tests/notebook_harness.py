@@ -12,6 +12,7 @@ import copy
 import io
 import os
 import re
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,6 +98,35 @@ def visible_part(source: str) -> str:
     return HIDDEN_TESTS.sub("", source)
 
 
+#: Modules shared by every in-process run: a catalogued cheat that patches them must not outlive its run.
+SHARED_MODULES = ("labs.checks", "labs.checks.tensors", "labs.checks.gradients", "labs.checks.modules",
+                  "labs.checks.rules", "labs.checks.fresh", "torch", "torch.nn.functional", "builtins")
+
+
+def _snapshot_shared_modules() -> dict[str, dict[str, object]]:
+    """The attributes of the shared modules (and of torch.Tensor), to restore after a run."""
+    import importlib
+
+    saved = {name: dict(vars(importlib.import_module(name))) for name in SHARED_MODULES}
+    saved["torch.Tensor"] = dict(vars(torch.Tensor))
+    return saved
+
+
+def _restore_shared_modules(saved: dict[str, dict[str, object]]) -> None:
+    """Put back every attribute a run replaced, added or deleted in the shared modules."""
+    import importlib
+
+    for name, attributes in saved.items():
+        target = torch.Tensor if name == "torch.Tensor" else importlib.import_module(name)
+        current = dict(vars(target))
+        for key in current.keys() - attributes.keys():
+            if not isinstance(current[key], types.ModuleType):  # submodules imported meanwhile stay
+                delattr(target, key)
+        for key, value in attributes.items():
+            if current.get(key) is not value:
+                setattr(target, key, value)
+
+
 def run_cells(nb: nbformat.NotebookNode, replacements: dict[str, str] | None = None,
               visible_only: bool = False) -> RunResult:
     """Execute every code cell in order (answer cells replaced per ``replacements``) and grade the test cells.
@@ -105,6 +135,7 @@ def run_cells(nb: nbformat.NotebookNode, replacements: dict[str, str] | None = N
     runs the test cells without their hidden tests, as the student sees them.
     """
     replacements = replacements or {}
+    saved = _snapshot_shared_modules()
     namespace: dict[str, object] = {"__name__": "__main__"}
     result = RunResult()
     threads = torch.get_num_threads()  # notebooks may change it while graded: give it back to pytest
@@ -129,6 +160,7 @@ def run_cells(nb: nbformat.NotebookNode, replacements: dict[str, str] | None = N
             if is_test:
                 result.passed.add(meta["grade_id"])
     finally:
+        _restore_shared_modules(saved)
         torch.set_num_threads(threads)
         if previous is None:
             os.environ.pop("NBGRADER_EXECUTION", None)
