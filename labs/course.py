@@ -1,20 +1,26 @@
-"""Where the course lives: one place for the repository, branch and the links generated from them.
+"""Where the course lives: one place for the repositories, the term and the links generated from them.
 
-Every notebook's Colab set-up cell and "Open in Colab" badge are generated from these values
-(see :func:`setup_cell_source` and :func:`badge_markdown`); ``tests/test_course_links.py`` checks that
-each link points at a release notebook that exists in this repository.
+Students only ever see the *student edition* (``labs publish``: release notebooks and helpers, no
+solutions, hidden tests or grading code), published to :data:`STUDENT_REPOSITORY` and tagged with the
+term, :data:`TERM`. Every notebook's Colab set-up cell and "Open in Colab" badge are generated from these
+values (see :func:`setup_cell_source` and :func:`badge_markdown`) and point at that tag, never at a moving
+branch; ``tests/test_notebooks.py`` checks that each link opens a release notebook that exists here (the
+published tree holds the same ``release/`` paths).
 """
 
 from __future__ import annotations
 
+#: The private course repository (sources with solutions, hidden tests, bug catalogues, grading tools).
 GITHUB_REPOSITORY = "dl-labs/dl-labs"
 BRANCH = "main"
-PACKAGE = "dl-labs"
-#: The term's version of the student edition (``labs publish``): a tag of the published repository.
+#: The public repository that ``labs publish`` writes, and the tag of this term's version of it.
+STUDENT_REPOSITORY = "dl-labs/dl-labs-student"
 TERM = "2026-fall"
+PACKAGE = "dl-labs"
 
 SETUP_MARKER = "# dl-labs set-up cell"
 BADGE_MARKER = "<!-- dl-labs badge -->"
+COLAB_PREFIX = f"https://colab.research.google.com/github/{STUDENT_REPOSITORY}/blob/{TERM}/"
 
 
 def release_path(assignment: str) -> str:
@@ -23,13 +29,13 @@ def release_path(assignment: str) -> str:
 
 
 def colab_url(assignment: str) -> str:
-    """Colab link that opens the released notebook of ``assignment`` from the configured branch."""
-    return f"https://colab.research.google.com/github/{GITHUB_REPOSITORY}/blob/{BRANCH}/{release_path(assignment)}"
+    """Colab link that opens the released notebook of ``assignment`` from this term's student edition."""
+    return COLAB_PREFIX + release_path(assignment)
 
 
 def pip_requirement() -> str:
-    """The pip requirement that installs the helpers from the configured branch."""
-    return f"{PACKAGE} @ git+https://github.com/{GITHUB_REPOSITORY}@{BRANCH}"
+    """The pip requirement that installs this term's helpers from the student edition."""
+    return f"{PACKAGE} @ git+https://github.com/{STUDENT_REPOSITORY}@{TERM}"
 
 
 def badge_markdown(assignment: str) -> str:
@@ -41,7 +47,9 @@ def badge_markdown(assignment: str) -> str:
 
 
 def setup_cell_source() -> str:
-    """Code of the first notebook cell: installs ``labs`` on Colab, does nothing anywhere else."""
+    """Code of the first notebook cell: installs ``labs`` on Colab (nothing else changes in the runtime: its
+    dependencies are already there), does nothing anywhere else, and says in one sentence what to do if the
+    install fails."""
     return (
         f"{SETUP_MARKER}: on Google Colab it installs the course helpers; elsewhere it does nothing.\n"
         "import os\n"
@@ -49,5 +57,10 @@ def setup_cell_source() -> str:
         "import sys\n"
         "\n"
         'if "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ:\n'
-        f'    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "{pip_requirement()}"], check=True)'
+        f'    _pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "{pip_requirement()}"],\n'
+        "                          capture_output=True, text=True)\n"
+        "    if _pip.returncode != 0:\n"
+        '        raise SystemExit("Could not install the course helpers (no internet connection, or the course '
+        'repository moved): check the connection, then run this cell again; if it still fails, tell the course '
+        "staff. Do not `pip install labs`: that is an unrelated package.\\n\" + _pip.stderr[-500:])"
     )

@@ -84,8 +84,10 @@ def graded_test_ids(nb: nbformat.NotebookNode) -> list[str]:
 def stub_answers(nb: nbformat.NotebookNode) -> dict[str, str]:
     """grade_id -> what ``generate_assignment`` leaves of each code answer cell (nbgrader's ClearSolutions)."""
     from nbgrader.preprocessors import ClearSolutions
+    from traitlets.config.loader import PyFileConfigLoader
 
-    cleared, _ = ClearSolutions().preprocess(copy.deepcopy(nb), {})
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    cleared, _ = ClearSolutions(config=config).preprocess(copy.deepcopy(nb), {})
     return answer_cells(cleared)
 
 

@@ -53,8 +53,8 @@ def test_course_cells_and_colab_link(name):
     assert [c.source for c in nb.cells[:2]] == [c.source for c in expected], "run `labs release` to refresh"
     links = re.findall(r"\((https://colab\.research\.google\.com/github/[^)]+)\)", nb.cells[0].source)
     assert links == [course.colab_url(name)]
-    prefix = f"https://colab.research.google.com/github/{course.GITHUB_REPOSITORY}/blob/{course.BRANCH}/"
-    assert links[0].startswith(prefix)
+    prefix = course.COLAB_PREFIX
+    assert links[0].startswith(prefix) and f"/blob/{course.TERM}/" in prefix, "links open a tagged student edition"
     assert (ROOT / links[0].removeprefix(prefix)).is_file(), "the Colab link must open a committed release notebook"
 
 

@@ -340,3 +340,13 @@ ANSWERS = [
     r"W_\ell^\top \operatorname{diag}(\phi'(\mathbf z_\ell))",
     r"\|\mathbf g_{\ell-1}\|_\infty \le \tfrac34 \|\mathbf g_\ell\|_\infty",
 ]
+
+# The course's own helpers are the grader's references: calling them is not writing the checker.
+BUGS += [
+    Bug("centred_gradient delegates to labs.checks.numerical_gradient", "centred_gradient", SOLUTION,
+        "    from labs.checks import numerical_gradient as _reference\n    return _reference(f, x, h)",
+        ("test_centred_gradient",)),
+    Bug("relative_error delegates to labs.checks.rel_error", "relative_error", SOLUTION,
+        "    from labs.checks import rel_error\n    return rel_error(a, b)",
+        ("test_relative_error",)),
+]
