@@ -14,7 +14,9 @@ c.CourseDirectory.db_url = os.environ.get("LABS_DB_URL", _default_db)
 # copied into the assignment folder, so nothing is copied over a submission at autograde.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
 
-c.ClearSolutions.code_stub = {"python": '# YOUR CODE HERE\nraise NotImplementedError("replace this line with your answer")'}
+c.ClearSolutions.code_stub = {
+    "python": '# YOUR CODE HERE\nraise NotImplementedError("replace this line with your answer")'
+}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # Grading budgets come from labs.budget(): every cell of a correct notebook runs in seconds under nbgrader.
