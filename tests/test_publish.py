@@ -24,15 +24,21 @@ def edition(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _region_lines() -> set[str]:
-    """Solution and hidden-test lines of every source notebook, found independently of labs.grading.publish."""
-    lines = set()
+    """Lines that only the solution and hidden-test regions of the source notebooks hold (not also a locked cell,
+    a visible test or the helpers), found independently of labs.grading.publish."""
+    secret, public = set(), set()
     for path in (ROOT / "source").glob("*/*.ipynb"):
         for cell in nbformat.read(path, as_version=4).cells:
             regions = [m.group(2) for m in SOLUTION_REGION.finditer(cell.source)]
             regions += [m.group(0) for m in HIDDEN_TESTS.finditer(cell.source)]
-            lines.update(line.strip() for region in regions for line in region.splitlines()
-                         if len(line.strip()) >= MIN_LEAK and "###" not in line)
-    return lines
+            secret.update(line.strip() for region in regions for line in region.splitlines()
+                          if len(line.strip()) >= MIN_LEAK and "###" not in line)
+            outside = HIDDEN_TESTS.sub("", SOLUTION_REGION.sub("", cell.source))
+            public.update(line.strip() for line in outside.splitlines())
+    for path in (ROOT / "labs").rglob("*.py"):
+        if "grading" not in path.parts:
+            public.update(line.strip() for line in path.read_text().splitlines())
+    return secret - public
 
 
 def test_edition_holds_only_what_students_need(edition):
