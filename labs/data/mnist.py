@@ -17,13 +17,12 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from labs.data.bundled import MNIST_SHA256, mnist_sample
+from labs.data.bundled import mnist_sample
 from labs.data.cache import data_dir
 from labs.mode import grading_mode
 
 Source = Literal["auto", "torchvision", "sample"]
 
-SAMPLE_SHA256 = MNIST_SHA256  # the bundled file is checked against it on every load (labs.data.bundled)
 SAMPLE_TRAIN_PER_CLASS = 400
 
 
@@ -70,14 +69,9 @@ def _load_torchvision() -> tuple[TensorDataset, TensorDataset]:
     return _as_dataset(train.data, train.targets), _as_dataset(test.data, test.targets)
 
 
-def _sample_arrays() -> tuple[np.ndarray, np.ndarray]:
-    """The offline sample's 5,000 real digits as uint8 arrays, from the file shipped in the package."""
-    return mnist_sample()
-
-
 def _load_sample() -> tuple[TensorDataset, TensorDataset]:
     """The offline sample split 4,000 / 1,000, stratified (400 / 100 per digit) with a fixed seed."""
-    images, labels = _sample_arrays()
+    images, labels = mnist_sample()
     rng = np.random.default_rng(0)
     train_idx, test_idx = [], []
     for digit in range(10):
