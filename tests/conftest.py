@@ -16,7 +16,7 @@ ROOT = TESTS.parent
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
-COURSE_FILES = ("nbgrader_config.py", "source", "release")
+COURSE_FILES = ("nbgrader_config.py", "source", "release", "reference")
 
 
 def copy_course(destination: Path, with_submissions: bool = False, assignments: tuple[str, ...] = ()) -> Path:

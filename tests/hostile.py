@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from notebook_harness import answer_cells, load_source, nbgrader_meta  # noqa: E402
 from submissions import fill, load_release, solved  # noqa: E402
+from tampering import HIDDEN_ONLY, RUNS_LATER_CELLS, TAMPERING  # noqa: E402
 
 ASSIGNMENT = "ps01"
 ALL_TESTS = ("test_gradient_of", "test_my_linear_regression", "test_mse_loss", "test_train",
@@ -237,7 +238,30 @@ def cases() -> list[Case]:
                  "import shutil\nfor _up in ['..', '../..', '../../..', '../../../..']:\n"
                  "    shutil.rmtree(_up + '/submitted', ignore_errors=True)\n"),
              zero=("test_gradient_of",), flags=("files",)),
+        *tampering_cases(),
     ]
+
+
+def tampering_cases() -> list[Case]:
+    """One case per class of kernel tampering (tests/tampering.py) in a partially wrong submission."""
+    honest = ("test_my_linear_regression", "test_mse_loss")
+    found = []
+    for kind, code in TAMPERING.items():
+        if kind in HIDDEN_ONLY:  # a bug only a hidden test catches, and checks faked for the hidden tests
+            bug = _bug("gradients never cleared")
+            found.append(Case(f"tamper_{kind}", f"kernel tampering ({kind}) to pass a hidden test",
+                              lambda r, code=code, bug=bug: _bytes(_append(
+                                  r, "gradient_of", code, base=lambda r2: nbformat.reads(bug(r2), as_version=4),
+                                  prepend=True)),
+                              zero=("test_train",), full=("test_gradient_of", "test_first_weight_gradient"),
+                              flags=("kernel",)))
+            continue
+        runs = kind in RUNS_LATER_CELLS
+        found.append(Case(f"tamper_{kind}", f"kernel tampering ({kind}) after a wrong answer", _attack(code),
+                          zero=("test_gradient_of",) + REST + (() if runs else honest),
+                          full=honest if runs else (), flags=("kernel",),
+                          reason="" if kind in ("stderr", "custom_exc") else "did not complete"))
+    return found
 
 
 def write_corpus(root: Path, selected: list[Case] | None = None) -> dict[str, Case]:

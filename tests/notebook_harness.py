@@ -12,6 +12,7 @@ import copy
 import io
 import os
 import re
+import secrets
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ import nbformat
 import torch
 
 from labs.authoring import is_autograded_test, nbgrader_meta
+from labs.grading.seal import VERDICT_MIME, seal
 
 matplotlib.use("Agg")
 
@@ -65,6 +67,7 @@ class RunResult:
     passed: set[str] = field(default_factory=set)
     failed: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)  # failures of cells that carry no points
+    records: dict[str, dict] = field(default_factory=dict)  # what each passing sealed test cell completed
 
 
 def load_source(assignment: str) -> nbformat.NotebookNode:
@@ -129,6 +132,10 @@ def _restore_shared_modules(saved: dict[str, dict[str, object]]) -> None:
                 setattr(target, key, value)
 
 
+#: Name of the function that receives sealed cells' verdicts in the harness's namespace.
+SINK = "_labs_verdict_sink"
+
+
 def run_cells(nb: nbformat.NotebookNode, replacements: dict[str, str] | None = None,
               visible_only: bool = False) -> RunResult:
     """Execute every code cell in order (answer cells replaced per ``replacements``) and grade the test cells.
@@ -152,6 +159,11 @@ def run_cells(nb: nbformat.NotebookNode, replacements: dict[str, str] | None = N
             is_test = is_autograded_test(cell)
             if is_test and visible_only:
                 source = visible_part(source)
+            if is_test:  # sealed as when graded (labs.grading.seal): the verdict must arrive, with its count
+                secret = secrets.token_hex(16)
+                source = seal(source, secret, emit=SINK + '({{"{mime}": {payload}}})').source
+                verdicts: list[dict] = []
+                namespace[SINK] = verdicts.append
             try:
                 with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                     exec(compile(source, f"<cell {meta.get('grade_id', '?')}>", "exec"), namespace)
@@ -160,6 +172,11 @@ def run_cells(nb: nbformat.NotebookNode, replacements: dict[str, str] | None = N
                 target[meta.get("grade_id", "?")] = f"{type(error).__name__}: {error}"
                 continue
             if is_test:
+                verdict = [v[VERDICT_MIME] for v in verdicts if v.get(VERDICT_MIME, {}).get("secret") == secret]
+                if len(verdict) != 1:
+                    result.failed[meta["grade_id"]] = f"no verdict (the sealed cell did not complete): {verdicts}"
+                    continue
+                result.records[meta["grade_id"]] = {"done": verdict[0]["done"], "cut": verdict[0]["cut"]}
                 result.passed.add(meta["grade_id"])
     finally:
         _restore_shared_modules(saved)

@@ -16,6 +16,7 @@ from importlib import import_module
 import pytest
 from conftest import ROOT
 from notebook_harness import (
+    RunResult,
     answer_cells,
     apply_bug,
     graded_test_ids,
@@ -27,6 +28,8 @@ from notebook_harness import (
 
 from labs import course
 from labs.grading.coursedir import assignments
+from labs.grading.reference import load_reference
+from labs.grading.verdicts import why_incomplete
 
 ASSIGNMENTS = assignments(ROOT)
 
@@ -43,11 +46,26 @@ def catalogue(name: str):
 ALL_BUGS = [(name, bug) for name in ASSIGNMENTS for bug in catalogue(name).BUGS]
 
 
+@cache
+def solution_run(name: str) -> RunResult:
+    """The solution's in-process run (sealed test cells: passes and statement records), once per session."""
+    return run_cells(notebook(name))
+
+
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_solution_passes_every_test_cell(name):
-    result = run_cells(notebook(name))
+    result = solution_run(name)
     assert result.failed == {} and result.errors == {}
     assert result.passed == set(graded_test_ids(notebook(name)))
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_trusted_run_is_current_and_matches_the_harness(name):
+    """reference/<ps>.json (made by `labs release` in a real kernel) is up to date with the source notebook and
+    records, cell by cell, the statements that the in-process run of the sealed solution completes."""
+    stored = load_reference(ROOT, name)
+    assert stored is not None, f"reference/{name}.json is missing or stale: run `labs release {name}`"
+    assert stored.records[name] == solution_run(name).records
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
@@ -92,6 +110,8 @@ def test_correct_variant_keeps_full_marks(name, variant):
         nb = parts_with(nb, {variant.cell})
     result = run_cells(nb, apply_bug(notebook(name), variant))
     assert result.failed == {}, f"correct variant {variant.name!r} loses points: {result.failed}"
+    for cell, record in result.records.items():  # the grader's verdict check, against the solution's record
+        assert why_incomplete([record], solution_run(name).records[cell]) is None, cell
 
 
 @pytest.mark.parametrize(("name", "bug"), VISIBLE_BUGS, ids=[f"{name}: {bug.name}" for name, bug in VISIBLE_BUGS])

@@ -59,11 +59,10 @@ def _code_key(code: types.CodeType) -> tuple[str, str]:
 
 def _helpers() -> dict[object, str]:
     """The gradient helpers of labs.checks, which a task asking the student to write them must forbid."""
-    from labs.checks import gradients
+    from labs.checks.gradients import autograd_gradient, numerical_gradient, rel_error
 
-    return {gradients.numerical_gradient: "labs.checks.numerical_gradient",
-            gradients.autograd_gradient: "labs.checks.autograd_gradient",
-            gradients.rel_error: "labs.checks.rel_error"}
+    return {numerical_gradient: "labs.checks.numerical_gradient", autograd_gradient: "labs.checks.autograd_gradient",
+            rel_error: "labs.checks.rel_error"}
 
 
 #: The course's own gradient helpers (plain Python functions: watched by a profile hook, see forbidden_calls).

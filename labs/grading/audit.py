@@ -33,6 +33,14 @@ from labs.grading.repair import RepairReport, repair_notebook
 #: Module prefixes whose attributes a submission must not assign to.
 PROTECTED_MODULES = ("labs", "torch", "numpy", "builtins", "math", "nbgrader", "IPython", "ipykernel", "unittest",
                      "operator", "functools", "inspect", "importlib", "types")
+#: ``sys`` attributes through which a submission can change what the kernel reports.
+SYS_HOOKS = ("sys.stderr", "sys.stdout", "sys.excepthook", "sys.displayhook", "sys.meta_path", "sys.path_hooks",
+             "sys.__stderr__", "sys.__stdout__")
+#: Attributes of the IPython shell and kernel through which cells can be blanked or results rewritten.
+KERNEL_ATTRIBUTES = {"input_transformers_post", "input_transformers_cleanup", "input_transformer_manager",
+                     "ast_transformers", "set_custom_exc", "custom_exceptions", "do_execute", "execute_request",
+                     "run_cell", "run_cell_async", "run_ast_nodes", "run_code", "showtraceback", "_showtraceback",
+                     "display_pub", "send_response", "iopub_socket", "shell_stream"}
 #: Attribute paths that may be assigned (settings, not checking code).
 ALLOWED_ASSIGNMENTS = ("torch.backends.", "numpy.random.seed", "torch.manual_seed")
 EXIT_CALLS = {"exit", "quit", "sys.exit", "os._exit", "os.abort", "os.kill", "os.killpg", "os.fork", "os.forkpty",
@@ -212,6 +220,8 @@ class _CellAuditor(ast.NodeVisitor):
             self.flag("monkeypatch", f"{verb} {path}")
         elif path.split(".")[0] == "globals" or path.startswith("sys.modules"):
             self.flag("monkeypatch", f"{verb} {path}")
+        elif path.startswith(SYS_HOOKS):
+            self.flag("hook", f"{verb} {path} (changes how the kernel reports results)")
         elif path.startswith(PROTECTED_MODULES) and not path.startswith(ALLOWED_ASSIGNMENTS):
             self.flag("monkeypatch", f"{verb} {path}")
         elif path.split(".")[0] in self.protected and "." in path:
@@ -288,6 +298,8 @@ class _CellAuditor(ast.NodeVisitor):
         if node.attr in ("__globals__", "__code__", "__builtins__", "__subclasses__", "f_globals", "f_back",
                          "__closure__", "__dict__", "__file__"):
             self.flag("hook", f"uses .{node.attr}")
+        elif node.attr in KERNEL_ATTRIBUTES:
+            self.flag("hook", f"uses .{node.attr} (the kernel's execution machinery)")
         self.generic_visit(node)
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
