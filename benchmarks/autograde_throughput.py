@@ -1,11 +1,15 @@
-"""Throughput of batch autograding: plain serial ``nbgrader autograde`` vs ``labs autograde --workers N``,
-and optionally ``labs autograde`` on a loopback Dask cluster of 1, 2, 4... worker processes.
+"""Throughput of batch autograding: plain serial ``nbgrader autograde`` vs ``labs autograde --workers N``
+with cold kernels (``--cold-kernels``: a new interpreter per notebook) and with warm kernels (the default:
+forked from a process that has torch & co. imported, :mod:`labs.grading.warm`), and optionally ``labs
+autograde`` on a loopback Dask cluster of 1, 2, 4... worker processes (warm kernels).
 
-Builds a temporary copy of the course with 20+ ps01 submissions (the correct solution, the blank release
-and every catalogued bug, repeated as needed), grades it every way from a fresh gradebook, checks that the
-per-cell scores are identical and prints a table. Run: ``python benchmarks/autograde_throughput.py``
-(add ``--dask 1,2,4`` for the cluster rows; the cluster's start-up is not timed, its workers' first
-fork-server start is).
+For each assignment (default ps01 and ps02) it builds temporary copies of the course with 20+ submissions
+(the correct solution, the blank release and every catalogued bug, repeated as needed), grades them every
+way from a fresh gradebook, alternating the modes run after run and keeping each mode's best time, checks that
+the per-cell scores are identical and prints a table with notebooks a minute and the speed-up over serial
+nbgrader. Run: ``python benchmarks/autograde_throughput.py --repeat 2`` (``--assignments ps01`` for one;
+``--dask 1,2`` for the cluster rows; the cluster's start-up is not timed, its workers' first fork-server
+start is). The machine's other load is measured and printed: compare figures taken on a quiet machine.
 """
 
 from __future__ import annotations
@@ -22,29 +26,35 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-ASSIGNMENT = "ps01"
+SERIAL = "nbgrader autograde (serial)"
 
 
-def make_course(root: Path, count: int) -> list[str]:
-    """A course copy with ``count`` ps01 submissions; returns the student ids."""
+def make_course(root: Path, count: int, assignment: str) -> list[str]:
+    """A course copy with ``count`` submissions of ``assignment``; returns the student ids."""
+    import importlib
+
     import nbformat
-    from cases.ps01 import BUGS
     from submissions import load_release, solved
 
     from labs.grading.coursedir import nbgrader
 
+    bugs = importlib.import_module(f"cases.{assignment}").BUGS
     root.mkdir(parents=True)
     shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
-    for folder in ("source", "release"):
-        shutil.copytree(REPO / folder / ASSIGNMENT, root / folder / ASSIGNMENT)
-    nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
-    kinds = [None, "blank", *BUGS]
+    for folder in ("source", "release", "reference"):
+        if (REPO / folder / assignment).is_dir():
+            shutil.copytree(REPO / folder / assignment, root / folder / assignment)
+        elif (REPO / folder / f"{assignment}.json").is_file():
+            (root / folder).mkdir(exist_ok=True)
+            shutil.copy(REPO / folder / f"{assignment}.json", root / folder / f"{assignment}.json")
+    nbgrader(root, "generate_assignment", assignment, "--force")
+    kinds = [None, "blank", *bugs]
     students = []
     for number in range(count):
         kind = kinds[number % len(kinds)]
-        nb = load_release(ASSIGNMENT, root) if kind == "blank" else solved(ASSIGNMENT, kind, root)
+        nb = load_release(assignment, root) if kind == "blank" else solved(assignment, kind, root)
         student = f"s{number:03d}"
-        path = root / "submitted" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        path = root / "submitted" / student / assignment / f"{assignment}.ipynb"
         path.parent.mkdir(parents=True)
         nbformat.write(nb, path)
         students.append(student)
@@ -90,83 +100,98 @@ class ForeignLoad:
         self._thread.join()
 
 
-def scores(root: Path) -> dict[tuple[str, str], float | None]:
+def scores(root: Path, assignment: str) -> dict[tuple[str, str], float | None]:
     from labs.grading.report import cell_scores
 
-    return {(r.student, r.cell): r.score for r in cell_scores(root, ASSIGNMENT)}
+    return {(r.student, r.cell): r.score for r in cell_scores(root, assignment)}
 
 
-def _timed_modes(args: argparse.Namespace) -> dict[str, object]:
+def _timed_modes(args: argparse.Namespace, assignment: str) -> dict[str, object]:
     """Label -> function grading a course root, for every mode the benchmark compares."""
     from labs.grading.run import autograde, autograde_serial
 
     modes: dict[str, object] = {
-        "nbgrader autograde (serial)": lambda root: autograde_serial(root, ASSIGNMENT),
-        f"labs autograde --workers {args.workers}":
-            lambda root: autograde(root, ASSIGNMENT, workers=args.workers, force=True, progress=False),
+        SERIAL: lambda root: autograde_serial(root, assignment),
+        f"labs autograde --workers {args.workers} --cold-kernels":
+            lambda root: autograde(root, assignment, workers=args.workers, force=True, progress=False,
+                                   cold_kernels=True),
+        f"labs autograde --workers {args.workers} (warm kernels)":
+            lambda root: autograde(root, assignment, workers=args.workers, force=True, progress=False),
     }
     for count in args.dask:
         modes[f"labs autograde, Dask {count} worker process{'es' if count > 1 else ''}"] = (
-            lambda root, count=count: _dask_grade(root, count))
+            lambda root, count=count: _dask_grade(root, count, assignment))
     return modes
 
 
-def _dask_grade(root: Path, workers: int) -> list:
+def _dask_grade(root: Path, workers: int, assignment: str) -> list:
     """Grade on a loopback Dask cluster of ``workers`` single-threaded worker processes."""
     from distributed import Client, LocalCluster
 
+    from labs.grading.cluster import warm_workers
     from labs.grading.executor import local_limits
     from labs.grading.run import autograde
 
     with LocalCluster(n_workers=workers, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as cluster, \
             Client(cluster) as client:
         client.wait_for_workers(workers)
-        return autograde(root, ASSIGNMENT, force=True, progress=False, limits=local_limits(workers),
+        warm_workers(client)
+        return autograde(root, assignment, force=True, progress=False, limits=local_limits(workers),
                          executor=client.get_executor(pure=False))
+
+
+def bench(args: argparse.Namespace, assignment: str, tmp: Path) -> bool:
+    """Grade ``assignment`` every way, print its table; True when the scores agree and nothing failed."""
+    from labs.grading.executor import default_workers
+
+    modes = _timed_modes(args, assignment)
+    roots = {label: tmp / f"{assignment}-mode{i}" for i, label in enumerate(modes)}
+    students: list[str] = []
+    for root in roots.values():
+        students = make_course(root, args.submissions, assignment)
+    runs: dict[str, list[tuple[float, float]]] = {label: [] for label in modes}
+    failed: list[str] = []
+    for _ in range(args.repeat):  # alternate the modes; keep the best time of each
+        for label, grade in modes.items():
+            with ForeignLoad() as load:
+                start = time.perf_counter()
+                outcomes = grade(roots[label])
+            runs[label].append((time.perf_counter() - start, load.cores))
+            failed += [o.student for o in outcomes or [] if o.status != "graded"]
+    reference = scores(roots[SERIAL], assignment)
+    same = all(scores(root, assignment) == reference for root in roots.values())
+
+    n = len(students)
+    serial = min(runs[SERIAL])[0]
+    print(f"\nautograde throughput, {n} {assignment} submissions, {default_workers()} CPU cores, "
+          f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"{'mode':<52}{'seconds':>9}{'notebooks/min':>15}{'x serial':>10}{'other load':>12}")
+    for label, values in runs.items():
+        seconds, other = min(values)
+        print(f"{label:<52}{seconds:>9.1f}{60 * n / seconds:>15.1f}{serial / seconds:>10.2f}{other:>8.2f} cpu")
+    if args.repeat > 1:
+        print("best of", args.repeat, "runs; all runs (seconds, other load):",
+              {mode: [(round(t, 1), round(o, 2)) for t, o in values] for mode, values in runs.items()})
+    print(f"per-cell scores identical: {same}; submissions not graded: {sorted(set(failed)) or 'none'}")
+    return same and not failed
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--submissions", type=int, default=22, help="number of submissions (default 22)")
+    parser.add_argument("--assignments", default="ps01,ps02", help="comma-separated (default ps01,ps02)")
+    parser.add_argument("--submissions", type=int, default=22, help="submissions per assignment (default 22)")
     parser.add_argument("--workers", type=int, default=2, help="parallel workers (default 2)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each mode, best kept (default 1)")
     parser.add_argument("--dask", type=lambda text: [int(n) for n in text.split(",") if n], default=[],
                         help="also grade on loopback Dask clusters of these worker counts, e.g. 1,2,4")
     args = parser.parse_args()
 
-    from labs.grading.executor import default_workers
-
-    modes = _timed_modes(args)
+    ok = True
     with tempfile.TemporaryDirectory(prefix="labs-bench-") as tmp:
-        roots = {label: Path(tmp) / f"mode{i}" for i, label in enumerate(modes)}
-        students = []
-        for root in roots.values():
-            students = make_course(root, args.submissions)
-        runs: dict[str, list[tuple[float, float]]] = {label: [] for label in modes}
-        failed: list[str] = []
-        for _ in range(args.repeat):  # alternate the modes; keep the best time of each
-            for label, grade in modes.items():
-                with ForeignLoad() as load:
-                    start = time.perf_counter()
-                    outcomes = grade(roots[label])
-                runs[label].append((time.perf_counter() - start, load.cores))
-                failed += [o.student for o in outcomes or [] if o.status != "graded"]
-        reference = scores(roots["nbgrader autograde (serial)"])
-        same = all(scores(root) == reference for root in roots.values())
-
-    n = len(students)
-    serial = min(runs["nbgrader autograde (serial)"])[0]
-    print(f"autograde throughput, {n} ps01 submissions, {default_workers()} CPU cores")
-    print(f"{'mode':<44}{'seconds':>9}{'notebooks/min':>15}{'speed-up':>10}{'other load':>12}")
-    for label, values in runs.items():
-        seconds, other = min(values)
-        print(f"{label:<44}{seconds:>9.1f}{60 * n / seconds:>15.1f}{serial / seconds:>10.2f}{other:>8.2f} cpu")
-    print("other load: CPU cores used by processes outside the benchmark meanwhile (0 on a quiet machine)")
-    if args.repeat > 1:
-        print("best of", args.repeat, "runs; all runs (seconds, other load):",
-              {mode: [(round(t, 1), round(o, 2)) for t, o in values] for mode, values in runs.items()})
-    print(f"per-cell scores identical: {same}; submissions not graded: {sorted(set(failed)) or 'none'}")
-    return 0 if same and not failed else 1
+        for assignment in [a for a in args.assignments.split(",") if a]:
+            ok = bench(args, assignment, Path(tmp)) and ok
+    print("\nother load: CPU cores used by processes outside the benchmark meanwhile (0 on a quiet machine)")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

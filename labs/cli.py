@@ -68,12 +68,12 @@ def _autograde(args: argparse.Namespace) -> int:
         with dask_executor(root, scheduler=args.scheduler, cluster=args.cluster, jobs=args.jobs) as executor:
             outcomes = autograde(root, args.assignment, force=args.force, students=args.student or None,
                                  limits=limits, repair=not args.no_repair, progress=not args.quiet,
-                                 executor=executor)
+                                 executor=executor, cold_kernels=args.cold_kernels)
     else:
         limits = local_limits(workers, threads=args.threads, **settings)
         outcomes = autograde(root, args.assignment, workers=workers, force=args.force,
                              students=args.student or None, limits=limits, repair=not args.no_repair,
-                             progress=not args.quiet)
+                             progress=not args.quiet, cold_kernels=args.cold_kernels)
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
@@ -181,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--threads", type=int, default=None, help="math threads per kernel (default: cores/workers)")
     grade.add_argument("--no-repair", action="store_true", help="grade notebooks as submitted (no Colab repair)")
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
+    grade.add_argument("--cold-kernels", action="store_true",
+                       help="start every kernel as a new process instead of forking a warm one (slower; for "
+                            "comparison)")
     where = grade.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="grade on an existing Dask cluster, e.g. tcp://host:8786 (needs the 'cluster' extra)")

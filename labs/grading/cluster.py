@@ -12,6 +12,10 @@ Faults: Dask re-runs the tasks of a worker that dies on another worker; a task w
 ``allowed_failures + 1`` workers raises ``KilledWorker`` and is recorded as failed (not retried for ever);
 a lost scheduler ends the batch with every finished grade already written.
 
+Warm kernels (:mod:`labs.grading.warm`) work on workers as locally: each worker process starts its fork server
+(which imports torch & co. once) as soon as it joins (:func:`warm_workers`), and every submission's kernel is
+forked from it; ``GradeJob.cold_kernels`` (``--cold-kernels``) travels with each job.
+
 The Slurm/PBS settings live in a small section of ``nbgrader_config.py``::
 
     c.LabsCluster.cores = 8               # cores per batch job
@@ -109,6 +113,28 @@ def _start_cluster(kind: ClusterKind, settings: ClusterSettings, jobs: int | Non
     return cluster
 
 
+class _WarmUp:
+    """Dask worker plugin: start the worker's grading fork server (and its imports) when the worker starts."""
+
+    name = "labs-warm-fork-server"
+
+    def setup(self, worker: Any) -> None:
+        from labs.grading.sandbox import ZYGOTE
+
+        ZYGOTE.start()
+
+
+def warm_workers(client: Any) -> None:
+    """Have every worker of ``client`` (present and future) start its fork server now, not at its first job."""
+    try:
+        from distributed.diagnostics.plugin import WorkerPlugin
+
+        plugin = type("WarmUp", (_WarmUp, WorkerPlugin), {})()
+        client.register_plugin(plugin)
+    except Exception:  # noqa: BLE001 - an optimisation only: the first job starts it otherwise
+        pass
+
+
 @contextmanager
 def dask_executor(root: Path, *, scheduler: str | None = None, cluster: ClusterKind | None = None,
                   jobs: int | None = None) -> Iterator[Executor]:
@@ -134,6 +160,7 @@ def dask_executor(root: Path, *, scheduler: str | None = None, cluster: ClusterK
                 client = Client(started)
         except OSError as error:
             raise SystemExit(f"labs: cannot reach the Dask scheduler {scheduler or ''}: {error}") from error
+        warm_workers(client)
         try:
             yield client.get_executor(pure=False)
         finally:

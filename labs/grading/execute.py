@@ -15,6 +15,7 @@ from typing import Any
 from labs.authoring import nbgrader_meta
 from labs.grading.jobs import MIB, Limits
 from labs.grading.processes import kill_descendants
+from labs.grading.warm import release_spares
 
 
 def _error_output(ename: str, evalue: str) -> Any:
@@ -175,6 +176,7 @@ def autograde_in_sandbox(jobdir: Path, spec: dict) -> dict:
     except Exception as error:  # noqa: BLE001 - recorded, the batch goes on
         result.update(status="failed", reason=f"nbgrader could not grade it: {type(error).__name__}: {error}")
     logging.info("notebook graded; cleaning up")
+    release_spares()  # warm kernels no notebook used are the grader's, not the submission's
     leftovers = kill_descendants()
     logging.info("cleanup done")
     if leftovers:

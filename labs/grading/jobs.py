@@ -62,6 +62,7 @@ class GradeJob:
     source_files: dict[str, bytes]  # non-notebook files of source/<assignment>/
     limits: Limits = field(default_factory=Limits)
     course_root: str | None = None  # hidden from the sandbox when it exists on the grading machine
+    cold_kernels: bool = False  # start every kernel as a new process (no warm fork, labs.grading.warm)
 
 
 @dataclass
@@ -81,6 +82,7 @@ class GradeResult:
     files: dict[str, bytes] = field(default_factory=dict)  # the autograded folder
     seconds: float = 0.0
     worker: str = ""
+    kernels: dict[str, int] = field(default_factory=dict)  # kernels started "warm" / "cold"
 
     def __post_init__(self) -> None:
         self.status = Status(self.status)

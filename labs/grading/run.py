@@ -109,6 +109,7 @@ def grade_job(job: GradeJob) -> GradeResult:
             result = GradeResult(job.student, job.assignment, data["status"], data.get("reason", ""),
                                  notes + data.get("notes", []), data.get("scores", {}), data.get("comments", {}),
                                  data.get("late_penalty", {}), data.get("timestamp"))
+            result.kernels = data.get("kernels", {})
             memory = [n for n in notes if n.startswith("memory limit")]
             if memory:
                 result.reason = "; ".join(memory[:1] + ([result.reason] if result.reason else []))
@@ -186,6 +187,7 @@ class BatchBase:
     source_files: dict[str, bytes]
     limits: Limits
     ignore: list[str] = field(default_factory=list)
+    cold_kernels: bool = False  # every kernel a new process (no warm fork, labs.grading.warm)
 
 
 @dataclass
@@ -232,7 +234,7 @@ def prepare(root: Path, assignment: str, student: str, base: BatchBase, repair: 
         reason = "; ".join(outcome.notes) or "no notebook to grade"
         return Prepared(outcome, result=GradeResult(student, assignment, Status.FAILED, reason))
     job = GradeJob(student, assignment, base.course_id, base.notebooks, base.config_text, base.template_db, files,
-                   base.source_files, base.limits, str(root.resolve()))
+                   base.source_files, base.limits, str(root.resolve()), cold_kernels=base.cold_kernels)
     return Prepared(outcome, job=job)
 
 
@@ -294,6 +296,7 @@ def autograde(
     repair: bool = True,
     progress: bool = True,
     executor: Executor | None = None,
+    cold_kernels: bool = False,
 ) -> list[Outcome]:
     """Autograde ``assignment`` for every submitted student (or ``students``).
 
@@ -301,7 +304,8 @@ def autograde(
     :class:`~labs.grading.executor.LocalExecutor` with ``workers`` sandboxes at a time. Students already
     graded from the same files are skipped unless ``force``. This process alone writes the main gradebook,
     ``autograded/`` and ``.work/grading/<assignment>/``, in completion order; ``submitted/`` is checked to be
-    unchanged at the end. Returns one :class:`Outcome` per student.
+    unchanged at the end. Kernels start warm (forked, :mod:`labs.grading.warm`) unless ``cold_kernels``.
+    Returns one :class:`Outcome` per student.
     """
     from tqdm import tqdm
 
@@ -320,6 +324,7 @@ def autograde(
     try:
         before = tree_digest(root / "submitted")
         base = batch_base(root, assignment, limits)
+        base.cold_kernels = cold_kernels
         pending = _prepare_batch(root, assignment, names, base, force, repair, outcomes)
         futures: dict[Future, Prepared] = {executor.submit(grade_job, p.job): p for p in pending.values()}
         bar = tqdm(total=len(futures), desc=f"autograde {assignment}", unit="nb", disable=not progress)

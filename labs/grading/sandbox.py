@@ -26,6 +26,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from labs.grading import warm
 from labs.grading.execute import autograde_in_sandbox
 from labs.grading.jobs import ADDRESS_SPACE_HEADROOM, GIB, GRACE_SECONDS, WORKER_MEMORY, GradeJob, Limits
 from labs.grading.processes import become_subreaper, descendants, kill_descendants, kill_known, tree_rss
@@ -113,9 +114,9 @@ def _worker_entry(jobdir: str) -> None:
     ``result.json``."""
     os.setsid()
     folder = Path(jobdir)
-    log = open(folder / "worker.log", "ab", buffering=0)  # noqa: SIM115 - lives as long as the process
-    os.dup2(log.fileno(), 1)
-    os.dup2(log.fileno(), 2)
+    with open(folder / "worker.log", "ab", buffering=0) as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
     logging.basicConfig(level=logging.INFO, force=True, format="%(asctime)s %(levelname)s %(message)s")
     warnings.filterwarnings("ignore", message=".*not in session.*")  # nbgrader's add_submission, harmless
     logging.info("sandbox started")
@@ -125,10 +126,15 @@ def _worker_entry(jobdir: str) -> None:
     sealed = _seal(spec.get("course_root"), folder)
     _worker_env(Limits(**spec["limits"]), folder)
     os.chdir(folder)
+    if spec.get("warm"):
+        _prepare_warm_kernels(folder, int(spec.get("kernels", 1)))
     try:
         result = autograde_in_sandbox(folder, spec)
     except BaseException as error:  # noqa: BLE001 - written for the parent to read
         result = {"status": "error", "reason": f"grader error: {type(error).__name__}: {error}", "notes": []}
+    warm.release_spares()
+    result["kernels"], kernel_notes = warm.report()
+    result.setdefault("notes", []).extend(kernel_notes)
     if sealed:
         result.setdefault("notes", []).append(sealed)
     logging.info("result ready")
@@ -137,8 +143,32 @@ def _worker_entry(jobdir: str) -> None:
     tmp.replace(folder / "result.json")
 
 
+def _prepare_warm_kernels(folder: Path, count: int) -> None:
+    """Before nbgrader starts (this process is still single-threaded): the private kernelspec that selects
+    the warm provisioner, and one spare per notebook forked from this process (see :mod:`labs.grading.warm`).
+    On any failure the kernels start cold and the result says why."""
+    from importlib.metadata import entry_points
+
+    reason = warm.available()
+    if not reason and not any(ep.name == warm.PROVISIONER
+                              for ep in entry_points(group="jupyter_client.kernel_provisioners")):
+        reason = f"the {warm.PROVISIONER} entry point is not installed (pip install -e .)"
+    if not reason:
+        try:
+            warm.install_kernelspec(folder)
+            warm.fork_spares(count)
+        except Exception as error:  # noqa: BLE001 - graded with cold kernels
+            warm.release_spares()
+            reason = f"{type(error).__name__}: {error}"
+    if reason:
+        warm.note(f"cold kernels: {reason}")
+
+
 class Zygote:
-    """A small fork server: one process with nbgrader already imported that forks a fresh sandbox per job.
+    """A small fork server: one process with nbgrader (and, for warm kernels, torch, torchvision, numpy,
+    matplotlib, labs and ipykernel: :data:`labs.grading.warm.BOOT`) already imported that forks a fresh sandbox
+    per job.
+
 
     Starting a Python process and importing nbgrader takes ~3 s; forking a warm, single-threaded zygote
     takes milliseconds. The zygote reads job folders on stdin and answers with the pid of the sandbox it
@@ -164,9 +194,11 @@ class Zygote:
         with self._lock:
             if self._process is None or self._process.poll() is not None:
                 self._environment = environment
-                self._process = subprocess.Popen(
-                    [sys.executable, "-m", "labs.grading.sandbox", "--zygote"], stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=environment, start_new_session=True,
+                single = dict.fromkeys(("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"), "1")
+                self._process = subprocess.Popen(  # no math-library thread pools in the server (it forks)
+                    [sys.executable, "-c", warm.BOOT], stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={**environment, **single},
+                    start_new_session=True,
                     cwd=tempfile.gettempdir())
 
     def fork(self, jobdir: Path) -> int:
@@ -220,6 +252,7 @@ def _zygote_main() -> None:
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 devnull = os.open(os.devnull, os.O_RDWR)
                 os.dup2(devnull, 0)
+                os.close(devnull)
                 _worker_entry(jobdir)
             finally:
                 os._exit(0)
@@ -291,6 +324,9 @@ def write_private_course(job: GradeJob, jobdir: Path) -> None:
     (jobdir / "source" / job.assignment).mkdir(parents=True, exist_ok=True)
     spec = {"student": job.student, "assignment": job.assignment, "course_id": job.course_id,
             "limits": asdict(job.limits), "course_root": job.course_root}
+    present = [name for name in job.notebooks
+               if (jobdir / "submitted" / job.student / job.assignment / f"{name}.ipynb").is_file()]
+    spec.update(warm=not job.cold_kernels, kernels=len(present))  # one warm kernel per notebook graded
     (jobdir / "job.json").write_text(json.dumps(spec))
 
 
