@@ -160,3 +160,19 @@ def test_probe_changes_ignore_modules_imported_for_the_first_time() -> None:
     before = {"sys.modules[labs]": "absent", "sys.stderr": "ipykernel.iostream.OutStream"}
     after = {"sys.modules[labs]": "module /x/labs/__init__.py", "sys.stderr": "_io.StringIO"}
     assert changes(before, after) == ["sys.stderr: ipykernel.iostream.OutStream -> _io.StringIO"]
+
+
+HELPER_TEST = """from labs.checks import assert_close
+def _compare(got, want):
+    assert_close(got, want, name="value")
+def _unused():
+    return 1
+_compare(1.0, VALUE)
+"""
+
+
+def test_a_failure_swallowed_inside_a_helper_of_the_test_is_caught_and_unused_helpers_are_fine() -> None:
+    reference = run_sealed(HELPER_TEST.replace("VALUE", "1.0"))
+    assert reference["done"] == ["1:0", "6:0"] and reference["cut"] == []
+    swallowed = run_sealed(HELPER_TEST.replace("VALUE", "2.0"), transform=_swallow_everywhere())
+    assert why_incomplete([swallowed], reference) == "a failure inside it was swallowed (line 3)"

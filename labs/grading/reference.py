@@ -19,7 +19,7 @@ from labs.grading.jobs import GradeJob, Limits, Status
 #: Where the records live, relative to the course root (hidden from submissions while they are graded).
 REFERENCE_DIR = "reference"
 #: Changes whenever sealing records differently (labs.grading.seal): old records are then re-made.
-SEAL_VERSION = 2
+SEAL_VERSION = 3
 log = logging.getLogger(__name__)
 
 

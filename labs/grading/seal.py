@@ -65,17 +65,28 @@ class _Instrument(ast.NodeTransformer):
     """Make every simple statement report when it starts and, fused with its own work, when it has completed;
     ``from labs.checks... import`` lines take fresh checks.
 
-    A statement is named by its position in the cell (``"line:column"``). ``enter`` runs as a statement of its
-    own; ``done`` wraps the statement's value (``x = done(id, value)``, ``done(id, f(x))``,
-    ``check(id, cond, lambda: message)`` for an ``assert``), so no hook can let the statement fail and still
-    have it reported as completed.
+    A statement is named by its position in the cell (``"line:column"``, ``"fline:column"`` inside a function
+    or class the cell defines: whether those run depends on who calls them, so they count only when cut short).
+    ``enter`` runs as a statement of its own; ``done`` wraps the statement's value (``x = done(id, value)``,
+    ``done(id, f(x))``, ``check(id, cond, lambda: message)`` for an ``assert``), so no hook can let the
+    statement fail and still have it reported as completed.
     """
 
     def __init__(self, enter: str, done: str, check: str, checks: str) -> None:
         self.enter, self.done, self.check, self.checks = enter, done, check, checks
+        self.depth = 0  # > 0 inside a function or class the cell defines
 
     def _key(self, node: ast.stmt) -> ast.Constant:
-        return ast.Constant(f"{node.lineno}:{node.col_offset}")
+        return ast.Constant(f"{'f' if self.depth else ''}{node.lineno}:{node.col_offset}")
+
+    def _nested(self, node: ast.AST) -> Any:
+        self.depth += 1
+        try:
+            return self.generic_visit(node)
+        finally:
+            self.depth -= 1
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _nested
 
     def _wrap(self, node: ast.stmt, value: ast.expr) -> ast.expr:
         return ast.Call(ast.Name(self.done, ast.Load()), [self._key(node), value], [])
@@ -144,7 +155,7 @@ def _labs_checks_{tag}(*names):
         exec(compile(file.read(), {str(fresh_path)!r}, "exec"), space)
     return space["fresh_names"](*names)
 def _labs_record_{tag}():
-    done = sorted(key for key in _labs_in_{tag} if _labs_out_{tag}.get(key))
+    done = sorted(key for key in _labs_in_{tag} if _labs_out_{tag}.get(key) and not key.startswith("f"))
     cut = sorted(key for key in _labs_in_{tag} if _labs_out_{tag}.get(key, 0) != _labs_in_{tag}[key])
     return {{"done": done, "cut": cut}}
 """

@@ -149,7 +149,7 @@ def check_notebook(nb: Any, name: str, book: VerdictBook) -> None:
 
 
 def _lines(keys: set[str]) -> str:
-    lines = sorted({key.split(":")[0] for key in keys}, key=lambda line: int(line) if line.isdigit() else 0)
+    lines = sorted({key.split(":")[0].lstrip("f") for key in keys}, key=lambda line: int(line) if line.isdigit() else 0)
     return ("line " if len(lines) == 1 else "lines ") + ", ".join(lines[:5]) + (" ..." if len(lines) > 5 else "")
 
 
