@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench release clean
+.PHONY: demo test lint bench release clean chromium
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,9 +17,18 @@ $(STAMP): requirements.txt pyproject.toml
 demo: $(STAMP)
 	$(BIN)/labs demo
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# The browser test (tests/test_browser.py) drives Debian's Chromium through Playwright (Playwright's own browser
+# download is not used). Installed here when missing and apt-get can run as root; otherwise that test is skipped.
+chromium:
+	@test -x /usr/bin/chromium || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  export DEBIAN_FRONTEND=noninteractive; apt-get install -y -q chromium >/dev/null 2>&1 \
+	  || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; } \
+	  || echo "could not install chromium: tests/test_browser.py will be skipped"; \
+	else echo "no /usr/bin/chromium (as root: apt-get install -y chromium): tests/test_browser.py will be skipped"; fi; }
 
 release: $(STAMP)
 	$(BIN)/labs release
