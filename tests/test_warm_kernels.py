@@ -24,8 +24,6 @@ from test_grading_batch import make_course, scores
 from labs.grading.jobs import GIB, Limits
 from labs.grading.run import autograde
 
-pytestmark = pytest.mark.slow
-
 ASSIGNMENT = hostile.ASSIGNMENT
 CASES = ["partial", "os_exit", "memory_hog", "kill_grader", "patch_torch"]
 #: A cold kernel's imports take over 10 s on a busy 2-core machine: a cell timeout that both kinds survive.
@@ -116,6 +114,7 @@ def _normalise(value: object) -> object:
 START_ONLY = {"runpy", "__mp_main__"}
 
 
+@pytest.mark.slow
 def test_a_warm_kernel_sees_what_a_cold_kernel_sees(runs: dict) -> None:
     cold = _normalise(runs["cold_facts"])
     for student in FACTS_STUDENTS:
@@ -135,6 +134,7 @@ def test_a_warm_kernel_sees_what_a_cold_kernel_sees(runs: dict) -> None:
     assert a["torch_threads"] == 1 and a["backend"] == "module://matplotlib_inline.backend_inline"
 
 
+@pytest.mark.slow
 def test_warm_and_cold_kernels_give_the_same_scores(runs: dict) -> None:
     for student in CASES:
         assert runs["warm_scores"][student] == runs["cold_scores"][student], student
@@ -142,6 +142,7 @@ def test_warm_and_cold_kernels_give_the_same_scores(runs: dict) -> None:
             runs["warm"][student].notes
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("student", ["os_exit", "memory_hog", "kill_grader"])
 def test_a_bad_warm_kernel_is_handled_as_a_cold_one(runs: dict, student: str) -> None:
     case = next(c for c in hostile.cases() if c.student == student)
@@ -150,3 +151,33 @@ def test_a_bad_warm_kernel_is_handled_as_a_cold_one(runs: dict, student: str) ->
     if case.reason:
         assert case.reason.lower() in outcome.reason.lower(), outcome.reason
     assert f"{student} [" in runs["cold_printed"]
+
+
+def test_hidden_modules_come_back_as_the_same_objects_with_what_they_imported() -> None:
+    """The stash in-process, on made-up modules: hidden until imported, then the same objects, their spec
+    intact, with the module they refer to (a dependency) but not unrelated ones."""
+    import importlib
+    import sys
+    import types
+
+    from labs.grading.warm import _Stash
+
+    names = ["wk_pkg", "wk_pkg.sub", "wk_dep", "wk_other"]
+    made = {name: types.ModuleType(name) for name in names}
+    for name, module in made.items():
+        module.__spec__ = importlib.machinery.ModuleSpec(name, None, origin=f"/made/up/{name}.py")
+    made["wk_pkg"].__path__ = []
+    made["wk_pkg"].sub, made["wk_pkg"].dep = made["wk_pkg.sub"], made["wk_dep"]
+    stash = _Stash(dict(made), {"wk_pkg": "wk_pkg", "wk_pkg.sub": "wk_pkg", "wk_dep": "wk_dep", "wk_other": "x"})
+    sys.meta_path.insert(0, stash)
+    try:
+        assert not any(name in sys.modules for name in names)
+        pkg = importlib.import_module("wk_pkg")
+        assert pkg is made["wk_pkg"] and pkg.__spec__.origin == "/made/up/wk_pkg.py"
+        assert sys.modules["wk_pkg.sub"] is made["wk_pkg.sub"] and sys.modules["wk_dep"] is made["wk_dep"]
+        assert "wk_other" not in sys.modules
+        assert importlib.import_module("wk_other") is made["wk_other"]
+    finally:
+        sys.meta_path.remove(stash)
+        for name in names:
+            sys.modules.pop(name, None)

@@ -478,10 +478,6 @@ class _Stash(importlib.abc.MetaPathFinder):
         if module is None:
             return None
         self._restore(name)
-        if os.environ.get("LABS_WARM_DEBUG"):
-            import traceback
-            sys.__stderr__.write(f"labs.warm: restored {name}; {len(self.modules)} left\n")
-            traceback.print_stack(limit=8, file=sys.__stderr__)
         original = getattr(module, "__spec__", None)
         spec = importlib.util.spec_from_loader(
             name, _Restorer(module), origin=getattr(original, "origin", None),
@@ -493,7 +489,7 @@ class _Stash(importlib.abc.MetaPathFinder):
     def _restore(self, name: str) -> None:
         """Put ``name``'s group back into sys.modules and, transitively, the modules they refer to (other
         than their own submodules); ``name`` itself is added by the import system."""
-        pending, debug = [name], os.environ.get("LABS_WARM_DEBUG")
+        pending = [name]
         first = self.modules.get(name)
         while pending:
             group = pending.pop()
@@ -516,8 +512,6 @@ class _Stash(importlib.abc.MetaPathFinder):
                 for value in list(getattr(module, "__dict__", {}).values()):
                     other = getattr(value, "__name__", None) if isinstance(value, ModuleType) else None
                     if other and other != name and not other.startswith(own) and self.modules.get(other) is value:
-                        if debug:
-                            sys.__stderr__.write(f"labs.warm:   {module.__name__} -> {other}\n")
                         pending.append(other)
         self.modules.pop(name, None)
 
