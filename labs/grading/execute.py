@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from labs.authoring import nbgrader_meta
 from labs.grading.jobs import MIB, Limits
 from labs.grading.processes import kill_descendants
+from labs.grading.seal import PROBE_MIME, VERDICT_MIME
+from labs.grading.verdicts import VerdictBook, verdict_preprocessors
 from labs.grading.warm import release_spares
 
 
@@ -111,8 +114,8 @@ def _make_resilient_execute() -> type:
 
         def output(self, outs: list, msg: dict, display_id: str | None, cell_index: int) -> Any:
             msg_type = msg["msg_type"]
-            if msg_type not in ("stream", "display_data", "update_display_data"):
-                return super().output(outs, msg, display_id, cell_index)  # errors and results always count
+            if msg_type not in ("stream", "display_data", "update_display_data") or _is_verdict(msg):
+                return super().output(outs, msg, display_id, cell_index)  # errors, results, verdicts always count
             content = msg.get("content", {})
             size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
             used = self._sizes.get(cell_index, 0)
@@ -133,14 +136,23 @@ def _make_resilient_execute() -> type:
     return ResilientExecute
 
 
-def _swap_execute(preprocessors: list, resilient: type) -> list:
-    """nbgrader's autograde preprocessors with ``Execute`` replaced by ``resilient``."""
+def _is_verdict(msg: dict) -> bool:
+    """A sealed test cell's verdict or a probe's fingerprint (kept whatever the output limit)."""
+    data = msg.get("content", {}).get("data", {})
+    return isinstance(data, dict) and (VERDICT_MIME in data or PROBE_MIME in data)
+
+
+def _swap_execute(preprocessors: list, resilient: type, around: tuple[type, type] | None = None) -> list:
+    """nbgrader's autograde preprocessors with ``Execute`` replaced by ``resilient`` (between ``around``)."""
     from nbgrader.preprocessors import Execute
 
     swapped = []
     for pp in preprocessors:
         is_execute = pp is Execute or pp in ("nbgrader.preprocessors.Execute", "nbgrader.preprocessors.execute.Execute")
-        swapped.append(resilient if is_execute else pp)
+        if is_execute and around is not None:
+            swapped.extend([around[0], resilient, around[1]])
+        else:
+            swapped.append(resilient if is_execute else pp)
     return swapped
 
 
@@ -164,7 +176,9 @@ def autograde_in_sandbox(jobdir: Path, spec: dict) -> dict:
     config.ResilientExecute.output_limit = int(limits.output_limit)
     default = Autograde.class_traits()["autograde_preprocessors"].default()
     current = config.Autograde.get("autograde_preprocessors", default)
-    config.Autograde.autograde_preprocessors = _swap_execute(list(current), resilient)
+    book = VerdictBook(expected=spec.get("expected_records"))
+    around = verdict_preprocessors(book) if spec.get("verdicts", True) else None
+    config.Autograde.autograde_preprocessors = _swap_execute(list(current), resilient, around)
 
     coursedir = CourseDirectory(config=config)
     coursedir.assignment_id, coursedir.student_id = assignment, student
@@ -181,9 +195,13 @@ def autograde_in_sandbox(jobdir: Path, spec: dict) -> dict:
     logging.info("cleanup done")
     if leftovers:
         result["notes"].append(f"killed {leftovers} process(es) the submission left running")
-    result["notes"].extend(resilient.events)
+    result["notes"].extend(resilient.events + book.notes)
+    if book.incomplete:
+        resilient.events.insert(0, "test did not complete: " + ", ".join(book.incomplete[:4]))
     if resilient.events and not result["reason"]:
         result["reason"] = "; ".join(resilient.events[:3])
+    result["records"] = book.records
+    result["flags"] = [asdict(flag) for flag in book.flags]
 
     scores: dict[str, dict] = {}
     comments: dict[str, dict] = {}

@@ -63,6 +63,9 @@ class GradeJob:
     limits: Limits = field(default_factory=Limits)
     course_root: str | None = None  # hidden from the sandbox when it exists on the grading machine
     cold_kernels: bool = False  # start every kernel as a new process (no warm fork, labs.grading.warm)
+    #: notebook -> test cell -> statements the trusted solution run completed (None: this is the trusted run)
+    expected_records: dict[str, dict[str, dict[str, list[str]]]] | None = None
+    verdicts: bool = True  # seal test cells and check their verdicts (labs.grading.verdicts); off: plain nbgrader
 
 
 @dataclass
@@ -83,6 +86,8 @@ class GradeResult:
     seconds: float = 0.0
     worker: str = ""
     kernels: dict[str, int] = field(default_factory=dict)  # kernels started "warm" / "cold"
+    records: dict[str, dict[str, dict[str, list[str]]]] = field(default_factory=dict)  # sealed cells' verdicts
+    flags: list[dict[str, str]] = field(default_factory=list)  # tampering seen while the notebook ran
 
     def __post_init__(self) -> None:
         self.status = Status(self.status)

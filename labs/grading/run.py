@@ -108,7 +108,8 @@ def grade_job(job: GradeJob) -> GradeResult:
             data = json.loads(result_file.read_text())
             result = GradeResult(job.student, job.assignment, data["status"], data.get("reason", ""),
                                  notes + data.get("notes", []), data.get("scores", {}), data.get("comments", {}),
-                                 data.get("late_penalty", {}), data.get("timestamp"))
+                                 data.get("late_penalty", {}), data.get("timestamp"), records=data.get("records", {}),
+                                 flags=data.get("flags", []))
             result.kernels = data.get("kernels", {})
             memory = [n for n in notes if n.startswith("memory limit")]
             if memory:
@@ -188,6 +189,8 @@ class BatchBase:
     limits: Limits
     ignore: list[str] = field(default_factory=list)
     cold_kernels: bool = False  # every kernel a new process (no warm fork, labs.grading.warm)
+    expected_records: dict[str, dict[str, dict[str, list[str]]]] | None = None  # see labs.grading.reference
+    verdicts: bool = True  # seal test cells and check their verdicts (off only to measure what they cost)
 
 
 @dataclass
@@ -234,7 +237,8 @@ def prepare(root: Path, assignment: str, student: str, base: BatchBase, repair: 
         reason = "; ".join(outcome.notes) or "no notebook to grade"
         return Prepared(outcome, result=GradeResult(student, assignment, Status.FAILED, reason))
     job = GradeJob(student, assignment, base.course_id, base.notebooks, base.config_text, base.template_db, files,
-                   base.source_files, base.limits, str(root.resolve()), cold_kernels=base.cold_kernels)
+                   base.source_files, base.limits, str(root.resolve()), expected_records=base.expected_records,
+                   cold_kernels=base.cold_kernels, verdicts=base.verdicts)
     return Prepared(outcome, job=job)
 
 
@@ -280,6 +284,7 @@ def _result_outcome(prepared: Prepared, result: GradeResult) -> Outcome:
     outcome = prepared.outcome
     outcome.status, outcome.reason = result.status, result.reason
     outcome.notes = outcome.notes + result.notes
+    outcome.flags = outcome.flags + [flag for flag in result.flags if flag not in outcome.flags]
     outcome.seconds = round(result.seconds, 2)
     outcome.worker = result.worker
     return outcome
@@ -297,6 +302,7 @@ def autograde(
     progress: bool = True,
     executor: Executor | None = None,
     cold_kernels: bool = False,
+    verdicts: bool = True,
 ) -> list[Outcome]:
     """Autograde ``assignment`` for every submitted student (or ``students``).
 
@@ -305,11 +311,14 @@ def autograde(
     graded from the same files are skipped unless ``force``. This process alone writes the main gradebook,
     ``autograded/`` and ``.work/grading/<assignment>/``, in completion order; ``submitted/`` is checked to be
     unchanged at the end. Kernels start warm (forked, :mod:`labs.grading.warm`) unless ``cold_kernels``.
+    Test cells are sealed and score only with a verdict that matches the trusted run of the solution
+    (:mod:`labs.grading.verdicts`); ``verdicts=False`` grades as plain nbgrader does (to measure the cost).
     Returns one :class:`Outcome` per student.
     """
     from tqdm import tqdm
 
     from labs.grading.executor import LocalExecutor, default_workers, local_limits
+    from labs.grading.reference import reference_records
 
     workers = workers or default_workers()
     limits = limits or local_limits(workers)
@@ -325,6 +334,9 @@ def autograde(
         before = tree_digest(root / "submitted")
         base = batch_base(root, assignment, limits)
         base.cold_kernels = cold_kernels
+        base.verdicts = verdicts
+        if verdicts:
+            base.expected_records = reference_records(root, assignment, limits)
         pending = _prepare_batch(root, assignment, names, base, force, repair, outcomes)
         futures: dict[Future, Prepared] = {executor.submit(grade_job, p.job): p for p in pending.values()}
         bar = tqdm(total=len(futures), desc=f"autograde {assignment}", unit="nb", disable=not progress)

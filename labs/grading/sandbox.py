@@ -57,7 +57,8 @@ _CLONE_NEWNS, _CLONE_NEWUSER = 0x00020000, 0x10000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
 _KEPT_FLAGS = 2 | 4 | 8 | 1024 | 2048 | 4096  # nosuid, nodev, noexec, noatime, nodiratime, relatime
 #: Folders and files of the course a submission has no business seeing while it is graded.
-HIDDEN_IN_COURSE = ("submitted", "autograded", "feedback", "source", "release", "reports", "downloaded", ".work")
+HIDDEN_IN_COURSE = ("submitted", "autograded", "feedback", "source", "release", "reports", "downloaded", ".work",
+                    "reference")
 
 
 def _mount(libc: Any, source: str | None, target: str | Path, fstype: str | None, flags: int,
@@ -168,7 +169,6 @@ class Zygote:
     """A small fork server: one process with nbgrader (and, for warm kernels, torch, torchvision, numpy,
     matplotlib, labs and ipykernel: :data:`labs.grading.warm.BOOT`) already imported that forks a fresh sandbox
     per job.
-
 
     Starting a Python process and importing nbgrader takes ~3 s; forking a warm, single-threaded zygote
     takes milliseconds. The zygote reads job folders on stdin and answers with the pid of the sandbox it
@@ -323,7 +323,8 @@ def write_private_course(job: GradeJob, jobdir: Path) -> None:
             target.write_bytes(content)
     (jobdir / "source" / job.assignment).mkdir(parents=True, exist_ok=True)
     spec = {"student": job.student, "assignment": job.assignment, "course_id": job.course_id,
-            "limits": asdict(job.limits), "course_root": job.course_root}
+            "limits": asdict(job.limits), "course_root": job.course_root, "expected_records": job.expected_records,
+            "verdicts": job.verdicts}
     present = [name for name in job.notebooks
                if (jobdir / "submitted" / job.student / job.assignment / f"{name}.ipynb").is_file()]
     spec.update(warm=not job.cold_kernels, kernels=len(present))  # one warm kernel per notebook graded
