@@ -260,6 +260,9 @@ def test_solved_notebook_runs_cleanly_in_jupyterlab(lab, assignment: str) -> Non
     panel = _open(page, url, token, name, workspace=Path(name).stem)
     _restart_and_run_all(page, panel)
     run = _run(page, panel)
+    plots = panel.locator(".jp-OutputArea-output img")
+    if plots.count():
+        plots.last.scroll_into_view_if_needed()  # the screenshot shows a plot, not the title
     page.screenshot(path=str(ARTIFACTS / f"{assignment}_solved.png"))
     print(f"{assignment}: Run All took {run['seconds']:.1f} s in the browser (grading budget); widget progress "
           f"bar seen: {run['saw_widget_bar']}")
@@ -278,6 +281,8 @@ def test_solved_notebook_runs_cleanly_in_jupyterlab(lab, assignment: str) -> Non
         if nbgrader_meta(source_cell).get("grade") and CONFIRMATION not in cell.locator(".jp-OutputArea").inner_text():
             silent_tests.append(grade_id)
     assert not missing_plots, f"cells that plot but show no image: {missing_plots}"
+    echoed = [t for t in panel.locator(".jp-OutputArea").all_inner_texts() if "<torch._C.Generator" in t]
+    assert not echoed, f"a cell echoes a torch.Generator: {echoed[0][:200]}"
     assert not silent_tests, f"test cells without '{CONFIRMATION}': {silent_tests}"
 
     code = [c.source for c in nb.cells if c.cell_type == "code"]
