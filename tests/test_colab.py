@@ -102,6 +102,7 @@ def test_setup_cell_installs_the_student_edition_and_the_notebook_runs_without_r
     for name, value in _colab_like_kernel(tmp_path).items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("MPLBACKEND", raising=False)
+    monkeypatch.delenv("PYTHONPATH", raising=False)  # a checkout on the path would provide labs before the install
     nb = solved(ASSIGNMENT)
     assert course.SETUP_MARKER in nb.cells[1].source and course.pip_requirement() in nb.cells[1].source
     nb.cells.insert(1, new_code_cell(PROBE_BEFORE))
