@@ -45,6 +45,7 @@ class Case:
     reason: str = ""  # text the runner's reason must contain (case-insensitive)
     status: str = "graded"
     clean: bool = False  # must raise no audit flag
+    runtime: bool = False  # must also be flagged while it runs (a "kernel" flag from the grader's probes)
 
 
 def _answers() -> dict[str, str]:
@@ -254,12 +255,12 @@ def tampering_cases() -> list[Case]:
                                   r, "gradient_of", code, base=lambda r2: nbformat.reads(bug(r2), as_version=4),
                                   prepend=True)),
                               zero=("test_train",), full=("test_gradient_of", "test_first_weight_gradient"),
-                              flags=("kernel",)))
+                              flags=("hook", "monkeypatch"), runtime=True))
             continue
         runs = kind in RUNS_LATER_CELLS
         found.append(Case(f"tamper_{kind}", f"kernel tampering ({kind}) after a wrong answer", _attack(code),
                           zero=("test_gradient_of",) + REST + (() if runs else honest),
-                          full=honest if runs else (), flags=("kernel",),
+                          full=honest if runs else (), flags=("hook", "monkeypatch"), runtime=True,
                           reason="" if kind in ("stderr", "custom_exc") else "did not complete"))
     return found
 

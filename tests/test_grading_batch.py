@@ -110,6 +110,8 @@ def test_each_case_gets_what_it_deserves(batch: dict, student: str) -> None:
         assert kinds & set(case.flags), f"{student}: expected a flag among {case.flags}, got {outcome.flags}"
     if case.clean:
         assert not outcome.flags, f"{student}: false alarm {outcome.flags}"
+    if case.runtime:
+        assert "kernel" in kinds, f"{student}: not flagged at run time: {outcome.flags}"
     if case.reason:
         assert case.reason.lower() in outcome.reason.lower(), f"{student}: reason {outcome.reason!r}"
 
