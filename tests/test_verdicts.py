@@ -133,18 +133,17 @@ def test_the_grader_scores_only_cells_whose_verdict_arrived_with_their_secret() 
     nb = _graded_notebook()
     book = VerdictBook(expected={"ps": {f"test_{n}": {"done": ["1:0"], "cut": []} for n in range(3)}})
     seal_notebook(nb, "ps", book)
-    assert "if True:" in nb.cells[2].source and len(nb.cells) == 8  # a probe after every code cell
+    assert [c.metadata.get("labs_seal") or c.metadata.get("labs_probe") or "answer" for c in nb.cells] == [
+        "probe 0", "answer", "probe 2", "test_0", "test_1", "test_2"]  # probes first and after student code
+    assert nb.cells[3].source.startswith("if True:")
     secrets = book.secrets["ps"]
     fingerprint = {"shell.run_cell": "IPython.core.interactiveshell.InteractiveShell.run_cell"}
-    for cell in nb.cells:
-        key = cell.metadata.get("labs_probe")
-        if key is not None:
-            cell.outputs = [_verdict_output({"secret": secrets[key], "found": fingerprint}, PROBE_MIME)]
-    nb.cells[2].outputs = [_verdict_output({"secret": secrets["test_0"], "done": ["1:0"], "cut": []})]
-    nb.cells[4].outputs = [_verdict_output({"secret": "guessed", "done": ["1:0"], "cut": []})]
-    nb.cells[6].outputs = []  # blanked: no error, no verdict
-    nb.cells[7].outputs = [_verdict_output({"secret": secrets[nb.cells[7].metadata["labs_probe"]],
+    nb.cells[0].outputs = [_verdict_output({"secret": secrets["probe 0"], "found": fingerprint}, PROBE_MIME)]
+    nb.cells[2].outputs = [_verdict_output({"secret": secrets["probe 2"],
                                             "found": {"shell.run_cell": "instance __main__.<lambda>"}}, PROBE_MIME)]
+    nb.cells[3].outputs = [_verdict_output({"secret": secrets["test_0"], "done": ["1:0"], "cut": []})]
+    nb.cells[4].outputs = [_verdict_output({"secret": "guessed", "done": ["1:0"], "cut": []})]
+    nb.cells[5].outputs = []  # blanked: no error, no verdict
     check_notebook(nb, "ps", book)
     assert [c.source for c in nb.cells] == ["x = 1"] + [f"assert x == 1  # {n}" for n in range(3)]
     assert nb.cells[1].outputs == []
@@ -152,7 +151,7 @@ def test_the_grader_scores_only_cells_whose_verdict_arrived_with_their_secret() 
     assert [o.ename for o in nb.cells[3].outputs] == [INCOMPLETE]
     assert book.incomplete and "test_1" in book.incomplete[0]
     details = " | ".join(f"{f.cell}: {f.detail}" for f in book.flags)
-    assert "test_2: this cell changed how the kernel runs cells: shell.run_cell" in details
+    assert "answer: this cell changed how the kernel runs cells: shell.run_cell" in details
     assert "2 test cell(s) reported no error but did not complete: test_1, test_2" in details
 
 

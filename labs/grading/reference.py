@@ -78,6 +78,9 @@ def record_reference(root: Path, assignment: str, limits: Limits | None = None) 
                   if cell in base.tests.get(nb, {}) and not score)
     if lost:
         raise RuntimeError(f"the {assignment} solution does not pass its own tests: {', '.join(lost)}")
+    if result.flags:  # a locked cell or the solution changes what the probes watch: they would accuse students
+        details = "; ".join(f"{flag['cell']}: {flag['detail']}" for flag in result.flags[:3])
+        raise RuntimeError(f"the {assignment} solution trips the grader's kernel checks: {details}")
     reference = ReferenceRecords(assignment, source_digest(root, assignment), result.records)
     path = reference_path(root, assignment)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -68,10 +68,16 @@ def _error(evalue: str) -> Any:
     return new_output("error", ename=INCOMPLETE, evalue=evalue, traceback=[f"{INCOMPLETE}: {evalue}"])
 
 
+def _students(cell: Any) -> bool:
+    """Whether the student wrote this code cell (an answer cell, or a cell the release does not have)."""
+    meta = nbgrader_meta(cell)
+    return cell.cell_type == "code" and (bool(meta.get("solution")) or not meta.get("locked"))
+
+
 def seal_notebook(nb: Any, name: str, book: VerdictBook) -> None:
-    """Seal the test cells of ``nb`` and insert a probe after every code cell (in place)."""
+    """Seal the test cells of ``nb`` and insert a probe first and after every cell the student wrote (in place)."""
     book.secrets[name], book.sources[name] = {}, {}
-    cells = []
+    cells = [_probe(book, name, 0, "the first cell")]
     for index, cell in enumerate(nb.cells):
         cells.append(cell)
         if cell.cell_type != "code":
@@ -87,19 +93,20 @@ def seal_notebook(nb: Any, name: str, book: VerdictBook) -> None:
                 book.secrets[name][key], book.sources[name][key] = secret, cell.source
                 cell.metadata[SEAL_KEY] = key
                 cell.source = sealed.source
-        probe_secret = secrets.token_hex(16)
-        probe = _probe_cell(probe_source(probe_secret), f"after {key}")
-        book.secrets[name][f"probe {len(cells)}"] = probe_secret
-        probe.metadata[PROBE_KEY] = f"probe {len(cells)}"
-        cells.append(probe)
+        if _students(cell):
+            cells.append(_probe(book, name, len(cells), key))
     nb.cells = cells
 
 
-def _probe_cell(source: str, label: str) -> Any:
+def _probe(book: VerdictBook, name: str, number: int, after: str) -> Any:
+    """A probe cell with a secret of its own (the code cells the student wrote are followed by one)."""
     from nbformat.v4 import new_code_cell
 
-    cell = new_code_cell(source)
-    cell.metadata["labs_label"] = label
+    secret = secrets.token_hex(16)
+    cell = new_code_cell(probe_source(secret))
+    cell.metadata[PROBE_KEY] = f"probe {number}"
+    cell.metadata["labs_after"] = after
+    book.secrets[name][f"probe {number}"] = secret
     return cell
 
 
