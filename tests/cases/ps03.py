@@ -309,7 +309,8 @@ VARIANTS = [
             "        def __init__(self):\n"
             "            super().__init__()\n"
             "            self.stem = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16))\n"
-            "            self.blocks = nn.Sequential(ResidualBlock(16, 16), ResidualBlock(16, 32, stride=2))\n"
+            "            self.blocks = nn.Sequential(ResidualBlock(16, 16), ResidualBlock(16, 32, stride=2),\n"
+            "                                        ResidualBlock(32, 32))\n"
             "            self.head = nn.Linear(32, 10)\n\n"
             "        def forward(self, x):\n"
             "            x = F.max_pool2d(torch.relu(self.stem(x)), 2)\n"
@@ -340,5 +341,5 @@ ANSWERS = [
     "d \\sigma^2 / 2", "\\sigma^2 = 2/d", "sqrt(2/d)", "layer.weight[0].numel()",
     '"SGDM": 1, "Adam": 2', "-lr * t", "-\\eta t", "c * (1 - beta1**t)", "(1 - beta**t) / (1 - beta)",
     '"Adam": "independent of c"', "(w_in + 2 * p - k) // s + 1", "(w_out - 1) * s + k - 2 * p",
-    "(field - 1) * s + k", "W_{in} + 2P - K", "19706", "20490",
+    "(field - 1) * s + k", "W_{in} + 2P - K", "38266", "20490",
 ]
