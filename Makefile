@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pytest processes for `make test` (pytest-xdist); modules with expensive module fixtures stay on one process
+TEST_WORKERS ?= 2
 
 .PHONY: demo test lint bench release clean chromium
 
@@ -19,7 +21,7 @@ demo: $(STAMP)
 
 test: $(STAMP) chromium
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # The browser test (tests/test_browser.py) drives Debian's Chromium through Playwright (Playwright's own browser
 # download is not used). Installed here when missing and apt-get can run as root; otherwise that test is skipped.

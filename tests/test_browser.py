@@ -42,7 +42,7 @@ from conftest import ROOT
 from notebook_harness import nbgrader_meta
 from submissions import load_release, solved
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]  # one worker: module fixtures
 
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "release").iterdir() if (p / f"{p.name}.ipynb").is_file())
 CHROMIUM = os.environ.get("LABS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"

@@ -25,7 +25,7 @@ from labs.grading.report import cell_scores
 from labs.grading.run import autograde, autograde_serial
 from labs.grading.state import load_outcome
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("grading_batch")]  # one worker: module fixtures
 
 ASSIGNMENT = hostile.ASSIGNMENT
 LIMITS = Limits(cell_timeout=10, time_limit=120, memory_limit=int(1.5 * GIB), output_limit=1024 * 1024, threads=1)

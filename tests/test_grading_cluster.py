@@ -27,7 +27,7 @@ from labs.grading.jobs import GIB, Limits
 from labs.grading.run import autograde
 from labs.grading.state import STATE_DIR
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("grading_cluster")]  # one worker: module fixtures
 
 STUDENTS = ["correct", "blank", "partial", "bug", "segfault", "kill_grader", "not_a_notebook"]
 # None of these submissions loops, so generous time limits cost nothing and keep a busy machine from timing out.

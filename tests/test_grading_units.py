@@ -23,6 +23,8 @@ from submissions import load_release, solved  # noqa: E402
 from labs.grading.audit import audit_notebook  # noqa: E402
 from labs.grading.repair import repair_notebook  # noqa: E402
 
+pytestmark = pytest.mark.xdist_group("grading_units")  # one worker runs this module (module fixtures)
+
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "ps01"
 

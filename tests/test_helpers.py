@@ -24,6 +24,8 @@ from labs.checks import (
 )
 from labs.data import load_boston, load_mnist, mnist_loaders, toy_regression_1d
 
+pytestmark = pytest.mark.xdist_group("helpers")  # one worker runs this module (module fixtures)
+
 # --- device, seeding, grading mode -------------------------------------------------------------------------------
 
 

@@ -15,6 +15,8 @@ from notebook_harness import HIDDEN_TESTS, SOLUTION_REGION
 from labs.cli import main
 from labs.grading.publish import MIN_LEAK, publish
 
+pytestmark = pytest.mark.xdist_group("publish")  # one worker runs this module (module fixtures)
+
 
 @pytest.fixture(scope="module")
 def edition(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -24,6 +24,8 @@ from test_grading_batch import make_course, scores
 from labs.grading.jobs import GIB, Limits
 from labs.grading.run import autograde
 
+pytestmark = pytest.mark.xdist_group("warm_kernels")  # one worker runs this module (module fixtures)
+
 ASSIGNMENT = hostile.ASSIGNMENT
 CASES = ["partial", "os_exit", "memory_hog", "kill_grader", "patch_torch"]
 #: A cold kernel's imports take over 10 s on a busy 2-core machine: a cell timeout that both kinds survive.
