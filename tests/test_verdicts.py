@@ -159,6 +159,8 @@ def test_probe_changes_ignore_modules_imported_for_the_first_time() -> None:
     before = {"sys.modules[labs]": "absent", "sys.stderr": "ipykernel.iostream.OutStream"}
     after = {"sys.modules[labs]": "module /x/labs/__init__.py", "sys.stderr": "_io.StringIO"}
     assert changes(before, after) == ["sys.stderr: ipykernel.iostream.OutStream -> _io.StringIO"]
+    faked = {"sys.modules[labs]": "module ", "sys.stderr": "ipykernel.iostream.OutStream"}  # no file behind it
+    assert changes(before, faked) == ["sys.modules[labs]: absent -> module "]
 
 
 HELPER_TEST = """from labs.checks import assert_close

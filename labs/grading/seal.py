@@ -238,10 +238,11 @@ def probe_source(secret: str, emit: str = KERNEL_EMIT) -> str:
 
 def changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
     """What differs between two probe fingerprints, one readable line per item (a module imported for the
-    first time is not a change)."""
+    first time from its file is not a change; one that appears from nowhere, without a file, is)."""
     lines = []
     for key in sorted(set(before) | set(after)):
-        if key.startswith("sys.modules[") and before.get(key) == "absent":
+        imported = str(after.get(key, "")).startswith("module /")
+        if key.startswith("sys.modules[") and before.get(key) == "absent" and imported:
             continue
         if before.get(key) != after.get(key):
             lines.append(f"{key}: {before.get(key, 'absent')} -> {after.get(key, 'absent')}")
