@@ -161,7 +161,7 @@ def run_cells(nb: nbformat.NotebookNode, replacements: dict[str, str] | None = N
                 source = visible_part(source)
             if is_test:  # sealed as when graded (labs.grading.seal): the verdict must arrive, with its count
                 secret = secrets.token_hex(16)
-                source = seal(source, secret, emit=SINK + '({{"{mime}": {payload}}})').source
+                source = seal(source, secret, emit=SINK + '({{"{mime}": {payload}}})')
                 verdicts: list[dict] = []
                 namespace[SINK] = verdicts.append
             try:

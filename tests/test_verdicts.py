@@ -38,7 +38,7 @@ def run_sealed(source: str, namespace: dict | None = None, transform: ast.NodeTr
     namespace = {} if namespace is None else namespace
     verdicts: list[dict] = []
     namespace[SINK] = verdicts.append
-    code = seal(source, "0123456789abcdef0123", emit=EMIT).source
+    code = seal(source, "0123456789abcdef0123", emit=EMIT)
     if transform is not None:
         tree = transform.visit(ast.parse(code))
         code = ast.unparse(ast.fix_missing_locations(tree))

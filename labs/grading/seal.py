@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import ast
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,14 +39,6 @@ PROBE_MIME = "application/vnd.labs.probe+json"
 KERNEL_EMIT = '__import__("IPython.display", fromlist=["display"]).display({{"{mime}": {payload}}}, raw=True)'
 
 _FRESH_PATH = Path(__file__).resolve().parent.parent / "checks" / "fresh.py"
-
-
-@dataclass(frozen=True)
-class Sealed:
-    """A test cell's sealed source, the secret its verdict must carry, and whether sealing was possible."""
-
-    source: str
-    secret: str
 
 
 def _python_source(source: str) -> str:
@@ -161,7 +152,7 @@ def _labs_record_{tag}():
 """
 
 
-def seal(source: str, secret: str, emit: str = KERNEL_EMIT, fresh_path: Path = _FRESH_PATH) -> Sealed:
+def seal(source: str, secret: str, emit: str = KERNEL_EMIT, fresh_path: Path = _FRESH_PATH) -> str:
     """The sealed version of a test cell's ``source``; its verdict carries ``secret`` and the statement record.
 
     ``emit`` is a format string with ``{mime}`` and ``{payload}`` (a Python expression) that reports the verdict:
@@ -176,7 +167,7 @@ def seal(source: str, secret: str, emit: str = KERNEL_EMIT, fresh_path: Path = _
     verdict = emit.format(mime=VERDICT_MIME, payload=payload)
     block = _prologue(tag, fresh_path) + body + "\n" + verdict
     indented = "".join("    " + line if line.strip() else line for line in block.strip().splitlines(keepends=True))
-    return Sealed("if True:\n" + indented + "\n", secret)
+    return "if True:\n" + indented + "\n"
 
 
 #: What a probe fingerprints (grader code; every entry a short string, compared between probes).

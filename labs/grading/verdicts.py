@@ -3,7 +3,7 @@
 Two nbgrader preprocessors around ``Execute`` (built by :func:`verdict_preprocessors`):
 
 * :class:`SealTests` replaces the source of every autograded test cell by its sealed version (a new secret per
-  cell and run, see :mod:`labs.grading.seal`) and puts a probe cell after every code cell;
+  cell and run, see :mod:`labs.grading.seal`) and puts a probe cell first and after every cell the student wrote;
 * :class:`CheckVerdicts` reads what came back: a test cell without an error whose verdict is missing, carries
   the wrong secret, arrives in another cell, leaves unfinished a statement the trusted run of the solution
   completed or reports a failure swallowed where the trusted run had none gets an
@@ -21,7 +21,8 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from labs.authoring import nbgrader_meta
+from labs.authoring import is_autograded_test, nbgrader_meta
+from labs.grading.audit import Flag
 from labs.grading.seal import PROBE_MIME, VERDICT_MIME, changes, payload_of, probe_source, seal
 
 SEAL_KEY = "labs_seal"
@@ -34,16 +35,6 @@ INCOMPLETE = "TestIncomplete"
 Record = dict[str, list[str]]
 
 
-@dataclass(frozen=True)
-class RuntimeFlag:
-    """Tampering seen while the notebook ran (same fields as an audit flag)."""
-
-    notebook: str
-    cell: str
-    kind: str
-    detail: str
-
-
 @dataclass
 class VerdictBook:
     """What the two preprocessors share within one grading process: secrets, records, flags and reasons."""
@@ -52,14 +43,9 @@ class VerdictBook:
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)  # notebook -> cell key -> secret
     sources: dict[str, dict[str, str]] = field(default_factory=dict)  # notebook -> cell key -> original source
     records: dict[str, dict[str, Record]] = field(default_factory=dict)  # notebook -> test cell -> record seen
-    flags: list[RuntimeFlag] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)  # tampering seen while it ran (kind 'kernel')
     incomplete: list[str] = field(default_factory=list)  # "test_x (why)"
     notes: list[str] = field(default_factory=list)
-
-
-def _is_test(cell: Any) -> bool:
-    meta = nbgrader_meta(cell)
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
 def _error(evalue: str) -> Any:
@@ -77,13 +63,13 @@ def _students(cell: Any) -> bool:
 def seal_notebook(nb: Any, name: str, book: VerdictBook) -> None:
     """Seal the test cells of ``nb`` and insert a probe first and after every cell the student wrote (in place)."""
     book.secrets[name], book.sources[name] = {}, {}
-    cells = [_probe(book, name, 0, "the first cell")]
+    cells = [_probe(book, name, 0)]
     for index, cell in enumerate(nb.cells):
         cells.append(cell)
         if cell.cell_type != "code":
             continue
         key = nbgrader_meta(cell).get("grade_id") or f"cell {index}"
-        if _is_test(cell):
+        if is_autograded_test(cell):
             secret = secrets.token_hex(16)
             try:
                 sealed = seal(cell.source, secret)
@@ -92,20 +78,19 @@ def seal_notebook(nb: Any, name: str, book: VerdictBook) -> None:
             else:
                 book.secrets[name][key], book.sources[name][key] = secret, cell.source
                 cell.metadata[SEAL_KEY] = key
-                cell.source = sealed.source
+                cell.source = sealed
         if _students(cell):
-            cells.append(_probe(book, name, len(cells), key))
+            cells.append(_probe(book, name, len(cells)))
     nb.cells = cells
 
 
-def _probe(book: VerdictBook, name: str, number: int, after: str) -> Any:
+def _probe(book: VerdictBook, name: str, number: int) -> Any:
     """A probe cell with a secret of its own (the code cells the student wrote are followed by one)."""
     from nbformat.v4 import new_code_cell
 
     secret = secrets.token_hex(16)
     cell = new_code_cell(probe_source(secret))
     cell.metadata[PROBE_KEY] = f"probe {number}"
-    cell.metadata["labs_after"] = after
     book.secrets[name][f"probe {number}"] = secret
     return cell
 
@@ -150,7 +135,7 @@ def check_notebook(nb: Any, name: str, book: VerdictBook) -> None:
         book.incomplete.append(f"{key} ({why})")
         incomplete.append(key)
     if incomplete:
-        book.flags.append(RuntimeFlag(name, incomplete[0], "kernel", f"{len(incomplete)} test cell(s) reported no "
+        book.flags.append(Flag(name, incomplete[0], "kernel", f"{len(incomplete)} test cell(s) reported no "
                                       f"error but did not complete: {', '.join(incomplete)}"))
     nb.cells = cells
 
@@ -189,7 +174,7 @@ def _read_probe(cell: Any, key: str, secrets_of: dict[str, str], baseline: dict[
     if not mine or not isinstance(mine[0].get("found"), dict):
         silent = "the grader's check of the kernel did not report"
         if not _not_run(cell) and not any(f.notebook == name and silent in f.detail for f in book.flags):
-            book.flags.append(RuntimeFlag(name, last_code, "kernel",
+            book.flags.append(Flag(name, last_code, "kernel",
                                           f"after this cell {silent} (cells are being blanked, altered or "
                                           "their output rewritten)"))
         return baseline
@@ -197,7 +182,7 @@ def _read_probe(cell: Any, key: str, secrets_of: dict[str, str], baseline: dict[
     if baseline is not None:
         changed = changes(baseline, found)
         if changed:
-            book.flags.append(RuntimeFlag(name, last_code, "kernel",
+            book.flags.append(Flag(name, last_code, "kernel",
                                           "this cell changed how the kernel runs cells: " + "; ".join(changed[:4])))
     return found
 
