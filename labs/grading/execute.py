@@ -36,7 +36,7 @@ def _make_resilient_execute() -> type:
     """Build :class:`ResilientExecute` (deferred so that importing this module stays light)."""
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from nbgrader.preprocessors import Execute
-    from traitlets import Float, Integer
+    from traitlets import Enum, Float, Integer
 
     class ResilientExecute(Execute):
         """nbgrader's ``Execute`` that never aborts a notebook: what goes wrong is written into the cells.
@@ -52,6 +52,10 @@ def _make_resilient_execute() -> type:
 
         time_limit = Float(0.0, help="Wall-clock seconds for the whole notebook (0: no limit).").tag(config=True)
         output_limit = Integer(MIB, help="Bytes of stream/display output kept per cell.").tag(config=True)
+        shutdown_kernel = Enum(["graceful", "immediate"], "immediate", help=(
+            "How the kernel is stopped once the notebook ran: 'immediate' kills it (nothing of a graded "
+            "kernel is needed after its last cell; a graceful stop waits about a second for it to exit)."),
+        ).tag(config=True)
         events: list[str] = []
 
         def preprocess(self, nb: Any, resources: Any = None, km: Any = None) -> tuple[Any, Any]:

@@ -28,7 +28,7 @@ import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -337,8 +337,10 @@ def autograde(
         base.verdicts = verdicts
         if verdicts:
             base.expected_records = reference_records(root, assignment, limits)
-        pending = _prepare_batch(root, assignment, names, base, force, repair, outcomes)
-        futures: dict[Future, Prepared] = {executor.submit(grade_job, p.job): p for p in pending.values()}
+        # each job is handed out as soon as it is prepared, so the workers start while the rest are read
+        futures: dict[Future, Prepared] = {executor.submit(grade_job, p.job): p
+                                           for p in _prepare_batch(root, assignment, names, base, force, repair,
+                                                                   outcomes)}
         bar = tqdm(total=len(futures), desc=f"autograde {assignment}", unit="nb", disable=not progress)
         for future in as_completed(futures):
             prepared = futures[future]
@@ -358,9 +360,9 @@ def autograde(
 
 
 def _prepare_batch(root: Path, assignment: str, names: list[str], base: BatchBase, force: bool, repair: bool,
-                   outcomes: dict[str, Outcome]) -> dict[str, Prepared]:
-    """Prepare every student's job; record skipped and already-failed ones in ``outcomes``; return the rest."""
-    pending: dict[str, Prepared] = {}
+                   outcomes: dict[str, Outcome]) -> Iterator[Prepared]:
+    """Prepare each student's job in turn and yield the ones to run; record skipped and already-failed ones
+    in ``outcomes``."""
     graded = graded_students(base.url, base.course_id, assignment)
     for student in names:
         prepared = prepare(root, assignment, student, base, repair=repair)
@@ -375,8 +377,7 @@ def _prepare_batch(root: Path, assignment: str, names: list[str], base: BatchBas
         if prepared.result is not None:
             _finish(root, base, prepared, prepared.result, outcomes)
         else:
-            pending[student] = prepared
-    return pending
+            yield prepared
 
 
 #: Exceptions of a cluster that mean the submission itself kept killing the workers that graded it.
