@@ -48,7 +48,23 @@ def test_demo_scores_are_exact_and_repeatable(tmp_path, capsys):
                   if row["assignment"] == "ps01"}
     assert grades == {"alice": 17.0, "bob": 0.0, "carol": 15.0}
 
+    graded = nbformat.read(course / "autograded" / "alice" / "ps01" / "ps01.ipynb", as_version=4)
+    shown = [output for cell in graded.cells if cell.cell_type == "code" and "plt.show()" in cell.source
+             for output in cell.outputs if output.output_type == "display_data"]
+    assert shown and all(set(output.data) == {"text/plain"} and output.data["text/plain"].startswith("<Figure")
+                         for output in shown), "figures are not drawn while grading (nbgrader_config.py)"
+
     demo(course)
     second = {(r.student, r.cell): r.score for r in cell_scores(course, "ps01") if r.autograded}
     assert second == first
     assert file_digests(course / "submitted") == before, "grading must never modify submitted/"
+
+
+@pytest.mark.parametrize(("setting", "drawn"), [("", False), ("1", True)])
+def test_figures_are_drawn_while_grading_only_on_request(monkeypatch, setting, drawn):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    monkeypatch.setenv("LABS_GRADED_FIGURES", setting)
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    arguments = config.Execute.get("extra_arguments", [])
+    assert ("--InlineBackend.figure_formats=[]" not in arguments) == drawn
