@@ -8,8 +8,11 @@ For each assignment (default ps01 and ps02) it builds temporary copies of the co
 way from a fresh gradebook, alternating the modes run after run and keeping each mode's best time, checks that
 the per-cell scores are identical and prints a table with notebooks a minute and the speed-up over serial
 nbgrader. Run: ``python benchmarks/autograde_throughput.py --repeat 2`` (``--assignments ps01`` for one;
-``--dask 1,2`` for the cluster rows; the cluster's start-up is not timed, its workers' first fork-server
-start is). The machine's other load is measured and printed: compare figures taken on a quiet machine.
+``--dask 1,2`` for the cluster rows; the cluster's start-up and its workers' fork-server start are not timed,
+as a course's cluster is long-lived; the local rows do time their one fork-server start). The machine's other
+load is measured and printed: compare figures taken on a quiet machine.
+``--catalogue --modes cold,warm`` grades each catalogued kind once and checks warm against cold kernels (the
+equivalence check for the slower assignments, where serial nbgrader would take most of an hour).
 """
 
 from __future__ import annotations
@@ -61,6 +64,13 @@ def make_course(root: Path, count: int, assignment: str) -> list[str]:
     return students
 
 
+def catalogue_size(assignment: str) -> int:
+    """Submissions that cover ``assignment``'s catalogue once: the solution, the blank release, every bug."""
+    import importlib
+
+    return 2 + len(importlib.import_module(f"cases.{assignment}").BUGS)
+
+
 class ForeignLoad:
     """Average CPU (in cores) used by processes outside this benchmark while the block runs.
 
@@ -110,34 +120,64 @@ def _timed_modes(args: argparse.Namespace, assignment: str) -> dict[str, object]
     """Label -> function grading a course root, for every mode the benchmark compares."""
     from labs.grading.run import autograde, autograde_serial
 
-    modes: dict[str, object] = {
-        SERIAL: lambda root: autograde_serial(root, assignment),
-        f"labs autograde --workers {args.workers} --cold-kernels":
+    modes: dict[str, object] = {}
+    if "serial" in args.modes:
+        modes[SERIAL] = lambda root: autograde_serial(root, assignment)
+    if "cold" in args.modes:
+        modes[f"labs autograde --workers {args.workers} --cold-kernels"] = (
             lambda root: autograde(root, assignment, workers=args.workers, force=True, progress=False,
-                                   cold_kernels=True),
-        f"labs autograde --workers {args.workers} (warm kernels)":
-            lambda root: autograde(root, assignment, workers=args.workers, force=True, progress=False),
-    }
+                                   cold_kernels=True))
+    if "warm" in args.modes:
+        modes[f"labs autograde --workers {args.workers} (warm kernels)"] = (
+            lambda root: autograde(root, assignment, workers=args.workers, force=True, progress=False))
     for count in args.dask:
         modes[f"labs autograde, Dask {count} worker process{'es' if count > 1 else ''}"] = (
             lambda root, count=count: _dask_grade(root, count, assignment))
     return modes
 
 
-def _dask_grade(root: Path, workers: int, assignment: str) -> list:
-    """Grade on a loopback Dask cluster of ``workers`` single-threaded worker processes."""
-    from distributed import Client, LocalCluster
+class DaskClusters:
+    """Loopback Dask clusters of single-threaded worker processes, started and warmed up before any timing
+    (a course's cluster is long-lived: its workers start their fork servers once, when they join) and closed at
+    the end."""
 
-    from labs.grading.cluster import warm_workers
+    def __init__(self) -> None:
+        self._open: dict[int, tuple] = {}
+
+    def client(self, workers: int):  # noqa: ANN201 - distributed.Client
+        """The client of a running, warm cluster of ``workers`` worker processes."""
+        if workers not in self._open:
+            from distributed import Client, LocalCluster
+
+            from labs.grading.cluster import wait_until_warm, warm_workers
+
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, host="127.0.0.1",
+                                   dashboard_address=None)
+            client = Client(cluster)
+            client.wait_for_workers(workers)
+            warm_workers(client)
+            wait_until_warm(client)
+            self._open[workers] = (cluster, client)
+        return self._open[workers][1]
+
+    def close(self) -> None:
+        for cluster, client in self._open.values():
+            client.close()
+            cluster.close()
+        self._open.clear()
+
+
+CLUSTERS = DaskClusters()
+
+
+def _dask_grade(root: Path, workers: int, assignment: str) -> list:
+    """Grade on the warm loopback Dask cluster of ``workers`` worker processes."""
     from labs.grading.executor import local_limits
     from labs.grading.run import autograde
 
-    with LocalCluster(n_workers=workers, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as cluster, \
-            Client(cluster) as client:
-        client.wait_for_workers(workers)
-        warm_workers(client)
-        return autograde(root, assignment, force=True, progress=False, limits=local_limits(workers),
-                         executor=client.get_executor(pure=False))
+    client = CLUSTERS.client(workers)
+    return autograde(root, assignment, force=True, progress=False, limits=local_limits(workers),
+                     executor=client.get_executor(pure=False))
 
 
 def bench(args: argparse.Namespace, assignment: str, tmp: Path) -> bool:
@@ -147,10 +187,13 @@ def bench(args: argparse.Namespace, assignment: str, tmp: Path) -> bool:
     modes = _timed_modes(args, assignment)
     roots = {label: tmp / f"{assignment}-mode{i}" for i, label in enumerate(modes)}
     students: list[str] = []
+    count = catalogue_size(assignment) if args.catalogue else args.submissions
     for root in roots.values():
-        students = make_course(root, args.submissions, assignment)
+        students = make_course(root, count, assignment)
     runs: dict[str, list[tuple[float, float]]] = {label: [] for label in modes}
     failed: list[str] = []
+    for count in args.dask:  # started (and their fork servers warm) before the timing
+        CLUSTERS.client(count)
     for _ in range(args.repeat):  # alternate the modes; keep the best time of each
         for label, grade in modes.items():
             with ForeignLoad() as load:
@@ -158,14 +201,16 @@ def bench(args: argparse.Namespace, assignment: str, tmp: Path) -> bool:
                 outcomes = grade(roots[label])
             runs[label].append((time.perf_counter() - start, load.cores))
             failed += [o.student for o in outcomes or [] if o.status != "graded"]
-    reference = scores(roots[SERIAL], assignment)
+    first = next(iter(roots))  # serial nbgrader when it ran: the reference the others must equal
+    reference = scores(roots[first], assignment)
     same = all(scores(root, assignment) == reference for root in roots.values())
 
     n = len(students)
-    serial = min(runs[SERIAL])[0]
+    serial = min(runs[first])[0]
     print(f"\nautograde throughput, {n} {assignment} submissions, {default_workers()} CPU cores, "
           f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"{'mode':<52}{'seconds':>9}{'notebooks/min':>15}{'x serial':>10}{'other load':>12}")
+    ratio = "x serial" if first == SERIAL else "x row 1"
+    print(f"{'mode':<52}{'seconds':>9}{'notebooks/min':>15}{ratio:>10}{'other load':>12}")
     for label, values in runs.items():
         seconds, other = min(values)
         print(f"{label:<52}{seconds:>9.1f}{60 * n / seconds:>15.1f}{serial / seconds:>10.2f}{other:>8.2f} cpu")
@@ -173,6 +218,7 @@ def bench(args: argparse.Namespace, assignment: str, tmp: Path) -> bool:
         print("best of", args.repeat, "runs; all runs (seconds, other load):",
               {mode: [(round(t, 1), round(o, 2)) for t, o in values] for mode, values in runs.items()})
     print(f"per-cell scores identical: {same}; submissions not graded: {sorted(set(failed)) or 'none'}")
+    CLUSTERS.close()
     return same and not failed
 
 
@@ -182,6 +228,10 @@ def main() -> int:
     parser.add_argument("--submissions", type=int, default=22, help="submissions per assignment (default 22)")
     parser.add_argument("--workers", type=int, default=2, help="parallel workers (default 2)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each mode, best kept (default 1)")
+    parser.add_argument("--modes", type=lambda text: text.split(","), default=["serial", "cold", "warm"],
+                        help="comma-separated subset of serial,cold,warm (default all; the first is the reference)")
+    parser.add_argument("--catalogue", action="store_true",
+                        help="one submission per catalogued kind (solution, blank, every bug) instead of --submissions")
     parser.add_argument("--dask", type=lambda text: [int(n) for n in text.split(",") if n], default=[],
                         help="also grade on loopback Dask clusters of these worker counts, e.g. 1,2,4")
     args = parser.parse_args()

@@ -116,6 +116,17 @@ def test_cluster_scores_equal_the_local_runner(cluster, local_scores, tmp_path_f
     assert {o.worker for o in outcomes if o.worker}, "the report names the worker of each submission"
 
 
+def test_benchmarks_can_wait_for_warm_workers(cluster):
+    from distributed import Client
+
+    from labs.grading.cluster import wait_until_warm, warm_workers
+
+    with Client(cluster.address) as client:
+        warm_workers(client)
+        wait_until_warm(client)  # returns once each worker's fork server has its imports done
+        assert len(client.scheduler_info()["workers"]) >= 1
+
+
 def test_a_killed_worker_loses_no_grade_and_grades_nothing_twice(cluster, local_scores, tmp_path_factory):
     root = _course(tmp_path_factory, "killed")
     done: dict[str, list] = {}

@@ -135,6 +135,19 @@ def warm_workers(client: Any) -> None:
         pass
 
 
+def _fork_server_ready() -> bool:
+    from labs.grading.sandbox import ZYGOTE
+
+    ZYGOTE.wait_ready()
+    return True
+
+
+def wait_until_warm(client: Any) -> None:
+    """Block until every current worker of ``client`` has its fork server's imports done (benchmarks time
+    grading on warm workers, as a long-lived cluster has them)."""
+    client.run(_fork_server_ready)
+
+
 @contextmanager
 def dask_executor(root: Path, *, scheduler: str | None = None, cluster: ClusterKind | None = None,
                   jobs: int | None = None) -> Iterator[Executor]:

@@ -214,6 +214,18 @@ class Zygote:
             raise RuntimeError("the grading fork server stopped")
         return int(line)
 
+    def wait_ready(self) -> None:
+        """Start the zygote if needed and return once its imports are done (it answers a blank line then)."""
+        self.start()
+        with self._lock:
+            assert self._process is not None
+            assert self._process.stdin is not None and self._process.stdout is not None
+            self._process.stdin.write(b"\n")
+            self._process.stdin.flush()
+            line = self._process.stdout.readline()
+        if line.strip() != b"ready":
+            raise RuntimeError("the grading fork server stopped while starting")
+
     def close(self) -> None:
         """Stop the zygote (its sandboxes are supervised and killed by their callers)."""
         with self._lock:
@@ -244,7 +256,9 @@ def _zygote_main() -> None:
         if not line:
             return
         jobdir = line.strip()
-        if not jobdir:
+        if not jobdir:  # a readiness probe (Zygote.wait_ready): the imports above are done
+            sys.stdout.write("ready\n")
+            sys.stdout.flush()
             continue
         pid = os.fork()
         if pid == 0:
