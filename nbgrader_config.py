@@ -23,13 +23,13 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 c.LimitOutput.max_lines = 200
+c.LimitOutput.max_traceback = 40
 # Figures are not drawn while grading: no graded item reads a figure (every plot is in a locked cell and the
 # tests check values), and drawing is about a third of the time of a graded ps02 notebook. The kernel's inline
 # backend then shows each figure as its one-line text, "<Figure size 1100x1000 with 18 Axes>", in the graded
 # copy and the feedback. LABS_GRADED_FIGURES=1 in the grader's environment draws them (grading-budget figures).
 if os.environ.get("LABS_GRADED_FIGURES", "").lower() not in ("1", "true", "yes"):
     c.Execute.extra_arguments = ["--InlineBackend.figure_formats=[]"]
-c.LimitOutput.max_traceback = 40
 
 # nbgrader gives 0 to a test cell that writes to stderr: drop harmless library warnings and progress bars.
 c.IgnorePattern.enabled = True

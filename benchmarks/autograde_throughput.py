@@ -192,8 +192,8 @@ def bench(args: argparse.Namespace, assignment: str, tmp: Path) -> bool:
         students = make_course(root, count, assignment)
     runs: dict[str, list[tuple[float, float]]] = {label: [] for label in modes}
     failed: list[str] = []
-    for count in args.dask:  # started (and their fork servers warm) before the timing
-        CLUSTERS.client(count)
+    for workers in args.dask:  # started (and their fork servers warm) before the timing
+        CLUSTERS.client(workers)
     for _ in range(args.repeat):  # alternate the modes; keep the best time of each
         for label, grade in modes.items():
             with ForeignLoad() as load:

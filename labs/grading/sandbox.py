@@ -203,27 +203,24 @@ class Zygote:
 
     def fork(self, jobdir: Path) -> int:
         """Fork a sandbox that grades ``jobdir``; returns its pid."""
-        self.start()
-        with self._lock:
-            assert self._process is not None
-            assert self._process.stdin is not None and self._process.stdout is not None
-            self._process.stdin.write(f"{jobdir}\n".encode())
-            self._process.stdin.flush()
-            line = self._process.stdout.readline()
-        if not line.strip():
+        line = self._ask(str(jobdir))
+        if not line:
             raise RuntimeError("the grading fork server stopped")
         return int(line)
 
-    def wait_ready(self) -> None:
-        """Start the zygote if needed and return once its imports are done (it answers a blank line then)."""
+    def _ask(self, line: str) -> bytes:
+        """Send one line to the zygote (starting it if needed) and return its one-line answer, stripped."""
         self.start()
         with self._lock:
             assert self._process is not None
             assert self._process.stdin is not None and self._process.stdout is not None
-            self._process.stdin.write(b"\n")
+            self._process.stdin.write(f"{line}\n".encode())
             self._process.stdin.flush()
-            line = self._process.stdout.readline()
-        if line.strip() != b"ready":
+            return self._process.stdout.readline().strip()
+
+    def wait_ready(self) -> None:
+        """Start the zygote if needed and return once its imports are done (it answers a blank line then)."""
+        if self._ask("") != b"ready":
             raise RuntimeError("the grading fork server stopped while starting")
 
     def close(self) -> None:
