@@ -183,3 +183,14 @@ def test_hidden_modules_come_back_as_the_same_objects_with_what_they_imported() 
         sys.meta_path.remove(stash)
         for name in names:
             sys.modules.pop(name, None)
+
+
+def test_the_cold_kernel_baseline_is_recomputed_when_packages_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A baseline cached with other installed packages is not reused: it would hide modules a cold kernel
+    has (a package upgrade that adds a submodule) or keep ones it has not."""
+    from labs.grading import warm
+
+    before = warm.baseline_cache()
+    assert warm.baseline_cache() == before, "the same packages must find the same cache"
+    monkeypatch.setattr(warm, "_installed_stamp", lambda: "site-packages:changed")
+    assert warm.baseline_cache() != before

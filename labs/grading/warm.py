@@ -519,16 +519,36 @@ class _Stash(importlib.abc.MetaPathFinder):
 _STASH: _Stash | None = None
 
 
-def _cold_modules() -> set[str]:
-    """Modules a freshly started cold kernel has imported (computed once per machine, then cached)."""
+def _installed_stamp() -> str:
+    """The site-packages folders with their modification times: changes when a package is installed,
+    upgraded or removed (a baseline cached with other packages would hide or keep the wrong modules)."""
+    import site
+
+    stamps = []
+    for folder in [*site.getsitepackages(), site.getusersitepackages()]:
+        with contextlib.suppress(OSError):
+            stamps.append(f"{folder}:{os.stat(folder).st_mtime_ns}")
+    return "|".join(stamps)
+
+
+def baseline_cache() -> Path:
+    """Where :func:`_cold_modules` keeps its answer: one file per interpreter and set of installed packages."""
     import hashlib
-    import subprocess
     import tempfile
 
     import ipykernel
 
-    key = hashlib.sha256(f"{sys.executable}|{sys.version}|{ipykernel.__version__}".encode()).hexdigest()[:16]
-    cache = Path(tempfile.gettempdir()) / f"labs-cold-kernel-modules-{os.getuid()}-{key}.json"
+    key = hashlib.sha256(f"{sys.executable}|{sys.version}|{ipykernel.__version__}|{_installed_stamp()}".encode())
+    return Path(tempfile.gettempdir()) / f"labs-cold-kernel-modules-{os.getuid()}-{key.hexdigest()[:16]}.json"
+
+
+def _cold_modules() -> set[str]:
+    """Modules a freshly started cold kernel has imported (computed once per installed environment, then
+    cached in the temporary folder)."""
+    import subprocess
+    import tempfile
+
+    cache = baseline_cache()
     with contextlib.suppress(OSError, ValueError):
         return set(json.loads(cache.read_text()))
     with tempfile.TemporaryDirectory() as tmp:
