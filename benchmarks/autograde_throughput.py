@@ -9,8 +9,9 @@ way from a fresh gradebook, alternating the modes run after run and keeping each
 the per-cell scores are identical and prints a table with notebooks a minute and the speed-up over serial
 nbgrader. Run: ``python benchmarks/autograde_throughput.py --repeat 2`` (``--assignments ps01`` for one;
 ``--dask 1,2`` for the cluster rows; the cluster's start-up and its workers' fork-server start are not timed,
-as a course's cluster is long-lived; the local rows do time their one fork-server start). The machine's other
-load is measured and printed: compare figures taken on a quiet machine.
+as a course's cluster is long-lived; every local run times its fork server's start, as a ``labs`` command pays
+it). The machine's other load and the time its host stole (a virtual machine) are measured and printed: compare
+figures taken on a quiet machine.
 ``--catalogue --modes cold,warm`` grades each catalogued kind once and checks warm against cold kernels (the
 equivalence check for the slower assignments, where serial nbgrader would take most of an hour).
 """
@@ -80,6 +81,16 @@ class ForeignLoad:
 
     def __init__(self) -> None:
         self.cores = 0.0
+        self.steal = 0.0  # cores' worth of time the hypervisor gave to other machines (Linux: /proc/stat)
+
+    @staticmethod
+    def _steal_seconds() -> float:
+        """CPU time stolen from this virtual machine so far, in seconds (0 where /proc/stat has no such field)."""
+        try:
+            fields = Path("/proc/stat").read_text().splitlines()[0].split()
+            return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return 0.0
 
     def _sample(self) -> dict[int, float]:
         import psutil
@@ -92,12 +103,14 @@ class ForeignLoad:
         return times
 
     def _run(self) -> None:
-        previous, used, start = self._sample(), 0.0, time.perf_counter()
+        previous, used, start, stolen = self._sample(), 0.0, time.perf_counter(), self._steal_seconds()
         while not self._stop.wait(1.0):
             current = self._sample()
             used += sum(max(0.0, t - previous.get(pid, t)) for pid, t in current.items())
             previous = current
-        self.cores = used / max(1e-9, time.perf_counter() - start)
+        elapsed = max(1e-9, time.perf_counter() - start)
+        self.cores = used / elapsed
+        self.steal = (self._steal_seconds() - stolen) / elapsed
 
     def __enter__(self) -> ForeignLoad:
         self._stop = threading.Event()
@@ -118,22 +131,30 @@ def scores(root: Path, assignment: str) -> dict[tuple[str, str], float | None]:
 
 def _timed_modes(args: argparse.Namespace, assignment: str) -> dict[str, object]:
     """Label -> function grading a course root, for every mode the benchmark compares."""
-    from labs.grading.run import autograde, autograde_serial
+    from labs.grading.run import autograde_serial
 
     modes: dict[str, object] = {}
     if "serial" in args.modes:
         modes[SERIAL] = lambda root: autograde_serial(root, assignment)
     if "cold" in args.modes:
         modes[f"labs autograde --workers {args.workers} --cold-kernels"] = (
-            lambda root: autograde(root, assignment, workers=args.workers, force=True, progress=False,
-                                   cold_kernels=True))
+            lambda root: _local_grade(root, assignment, args.workers, cold_kernels=True))
     if "warm" in args.modes:
         modes[f"labs autograde --workers {args.workers} (warm kernels)"] = (
-            lambda root: autograde(root, assignment, workers=args.workers, force=True, progress=False))
+            lambda root: _local_grade(root, assignment, args.workers, cold_kernels=False))
     for count in args.dask:
         modes[f"labs autograde, Dask {count} worker process{'es' if count > 1 else ''}"] = (
             lambda root, count=count: _dask_grade(root, count, assignment))
     return modes
+
+
+def _local_grade(root: Path, assignment: str, workers: int, cold_kernels: bool) -> list:
+    """``labs autograde`` on this machine, its fork server started anew (as every ``labs`` command starts it)."""
+    from labs.grading.run import autograde
+    from labs.grading.sandbox import ZYGOTE
+
+    ZYGOTE.close()
+    return autograde(root, assignment, workers=workers, force=True, progress=False, cold_kernels=cold_kernels)
 
 
 class DaskClusters:
@@ -190,7 +211,7 @@ def bench(args: argparse.Namespace, assignment: str, tmp: Path) -> bool:
     count = catalogue_size(assignment) if args.catalogue else args.submissions
     for root in roots.values():
         students = make_course(root, count, assignment)
-    runs: dict[str, list[tuple[float, float]]] = {label: [] for label in modes}
+    runs: dict[str, list[tuple[float, float, float]]] = {label: [] for label in modes}
     failed: list[str] = []
     for workers in args.dask:  # started (and their fork servers warm) before the timing
         CLUSTERS.client(workers)
@@ -199,7 +220,7 @@ def bench(args: argparse.Namespace, assignment: str, tmp: Path) -> bool:
             with ForeignLoad() as load:
                 start = time.perf_counter()
                 outcomes = grade(roots[label])
-            runs[label].append((time.perf_counter() - start, load.cores))
+            runs[label].append((time.perf_counter() - start, load.cores, load.steal))
             failed += [o.student for o in outcomes or [] if o.status != "graded"]
     first = next(iter(roots))  # serial nbgrader when it ran: the reference the others must equal
     reference = scores(roots[first], assignment)
@@ -210,13 +231,14 @@ def bench(args: argparse.Namespace, assignment: str, tmp: Path) -> bool:
     print(f"\nautograde throughput, {n} {assignment} submissions, {default_workers()} CPU cores, "
           f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     ratio = "x serial" if first == SERIAL else "x row 1"
-    print(f"{'mode':<52}{'seconds':>9}{'notebooks/min':>15}{ratio:>10}{'other load':>12}")
+    print(f"{'mode':<52}{'seconds':>9}{'notebooks/min':>15}{ratio:>10}{'other load':>12}{'stolen':>10}")
     for label, values in runs.items():
-        seconds, other = min(values)
-        print(f"{label:<52}{seconds:>9.1f}{60 * n / seconds:>15.1f}{serial / seconds:>10.2f}{other:>8.2f} cpu")
+        seconds, other, steal = min(values)
+        print(f"{label:<52}{seconds:>9.1f}{60 * n / seconds:>15.1f}{serial / seconds:>10.2f}{other:>8.2f} cpu"
+              f"{steal:>6.2f} cpu")
     if args.repeat > 1:
-        print("best of", args.repeat, "runs; all runs (seconds, other load):",
-              {mode: [(round(t, 1), round(o, 2)) for t, o in values] for mode, values in runs.items()})
+        print("best of", args.repeat, "runs; all runs (seconds, other load, stolen):",
+              {mode: [(round(t, 1), round(o, 2), round(s, 2)) for t, o, s in values] for mode, values in runs.items()})
     print(f"per-cell scores identical: {same}; submissions not graded: {sorted(set(failed)) or 'none'}")
     CLUSTERS.close()
     return same and not failed
@@ -240,7 +262,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="labs-bench-") as tmp:
         for assignment in [a for a in args.assignments.split(",") if a]:
             ok = bench(args, assignment, Path(tmp)) and ok
-    print("\nother load: CPU cores used by processes outside the benchmark meanwhile (0 on a quiet machine)")
+    print("\nother load: CPU cores used by processes outside the benchmark meanwhile (0 on a quiet machine); "
+          "stolen: cores' worth of time a virtual machine's host gave to other machines (0 on a quiet host)")
     return 0 if ok else 1
 
 
