@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from labs import course
 
@@ -27,6 +27,11 @@ def is_autograded_test(cell: NotebookNode) -> bool:
     """True for an autograded test cell: a code cell with points that is not an answer cell."""
     meta = nbgrader_meta(cell)
     return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def error_output(ename: str, evalue: str) -> NotebookNode:
+    """An error output (what nbgrader reads to give a test cell 0 points), its traceback one line."""
+    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
 def _meta(grade_id: str, *, grade: bool, solution: bool, locked: bool, points: float | None = None) -> dict:

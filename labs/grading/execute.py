@@ -13,19 +13,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from labs.authoring import nbgrader_meta
+from labs.authoring import error_output, nbgrader_meta
 from labs.grading.jobs import MIB, Limits
 from labs.grading.processes import kill_descendants
 from labs.grading.seal import PROBE_MIME, VERDICT_MIME
 from labs.grading.verdicts import VerdictBook, verdict_preprocessors
 from labs.grading.warm import release_spares
-
-
-def _error_output(ename: str, evalue: str) -> Any:
-    """An nbformat error output (what nbgrader reads to give a test cell 0 points)."""
-    from nbformat.v4 import new_output
-
-    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
 def _cell_name(cell: Any, index: int) -> str:
@@ -70,7 +63,7 @@ def _make_resilient_execute() -> type:
                 self._stop(f"kernel failure: {type(error).__name__}: {error}".strip())
                 for index, cell in enumerate(nb.cells):
                     if cell.cell_type == "code" and index not in self._done:
-                        cell.outputs = [_error_output("NotRun", f"not run: {self._stopped}")]
+                        cell.outputs = [error_output("NotRun", f"not run: {self._stopped}")]
                 return nb, self.resources if hasattr(self, "resources") else resources
 
         def _stop(self, reason: str) -> None:
@@ -93,18 +86,18 @@ def _make_resilient_execute() -> type:
             if self._stopped is None and self._deadline is not None and time.monotonic() >= self._deadline:
                 self._stop(f"notebook time limit of {self.time_limit:g} s reached before {name}")
             if self._stopped is not None:
-                cell.outputs = [_error_output("NotRun", f"not run: {self._stopped}")]
+                cell.outputs = [error_output("NotRun", f"not run: {self._stopped}")]
                 self._done.add(index)
                 return cell, resources
             try:
                 cell, resources = super().preprocess_cell(cell, resources, index)
             except DeadKernelError:
-                cell.outputs.append(_error_output(
+                cell.outputs.append(error_output(
                     "KernelDied", "the kernel died while running this cell (it exited, crashed or ran out of "
                     "memory)"))
                 self._stop(f"kernel died in {name}")
             except CellTimeoutError as error:
-                cell.outputs.append(_error_output("CellTimeoutError", f"the cell did not stop: {error}"))
+                cell.outputs.append(error_output("CellTimeoutError", f"the cell did not stop: {error}"))
                 self._stop(f"{name} did not stop after its timeout (kernel unresponsive)")
             finally:
                 self._done.add(index)

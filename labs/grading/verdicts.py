@@ -21,7 +21,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from labs.authoring import is_autograded_test, nbgrader_meta
+from labs.authoring import error_output, is_autograded_test, nbgrader_meta
 from labs.grading.audit import Flag
 from labs.grading.seal import PROBE_MIME, VERDICT_MIME, changes, payload_of, probe_source, seal
 
@@ -46,12 +46,6 @@ class VerdictBook:
     flags: list[Flag] = field(default_factory=list)  # tampering seen while it ran (kind 'kernel')
     incomplete: list[str] = field(default_factory=list)  # "test_x (why)"
     notes: list[str] = field(default_factory=list)
-
-
-def _error(evalue: str) -> Any:
-    from nbformat.v4 import new_output
-
-    return new_output("error", ename=INCOMPLETE, evalue=evalue, traceback=[f"{INCOMPLETE}: {evalue}"])
 
 
 def _students(cell: Any) -> bool:
@@ -131,7 +125,7 @@ def check_notebook(nb: Any, name: str, book: VerdictBook) -> None:
         if why is None:
             book.records[name][key] = {"done": mine[0]["done"], "cut": mine[0]["cut"]}
             continue
-        cell.outputs.append(_error(f"test did not complete: {why}"))
+        cell.outputs.append(error_output(INCOMPLETE, f"test did not complete: {why}"))
         book.incomplete.append(f"{key} ({why})")
         incomplete.append(key)
     if incomplete:
