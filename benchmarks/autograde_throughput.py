@@ -12,8 +12,9 @@ nbgrader. Run: ``python benchmarks/autograde_throughput.py --repeat 2`` (``--ass
 as a course's cluster is long-lived; every local run times its fork server's start, as a ``labs`` command pays
 it). The machine's other load and the time its host stole (a virtual machine) are measured and printed: compare
 figures taken on a quiet machine.
-``--catalogue --modes cold,warm`` grades each catalogued kind once and checks warm against cold kernels (the
-equivalence check for the slower assignments, where serial nbgrader would take most of an hour).
+``--catalogue --modes cold,warm`` grades each catalogued submission once (solution, blank, every bug, every
+correct variant) and checks warm against cold kernels (the equivalence check for the slower assignments, where
+serial nbgrader would take most of an hour).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def make_course(root: Path, count: int, assignment: str) -> list[str]:
 
     from labs.grading.coursedir import nbgrader
 
-    bugs = importlib.import_module(f"cases.{assignment}").BUGS
+    cases = importlib.import_module(f"cases.{assignment}")
     root.mkdir(parents=True)
     shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
     for folder in ("source", "release", "reference"):
@@ -52,7 +53,7 @@ def make_course(root: Path, count: int, assignment: str) -> list[str]:
             (root / folder).mkdir(exist_ok=True)
             shutil.copy(REPO / folder / f"{assignment}.json", root / folder / f"{assignment}.json")
     nbgrader(root, "generate_assignment", assignment, "--force")
-    kinds = [None, "blank", *bugs]
+    kinds = [None, "blank", *cases.BUGS, *cases.VARIANTS]  # a count below the catalogue's size: the first ones
     students = []
     for number in range(count):
         kind = kinds[number % len(kinds)]
@@ -66,10 +67,12 @@ def make_course(root: Path, count: int, assignment: str) -> list[str]:
 
 
 def catalogue_size(assignment: str) -> int:
-    """Submissions that cover ``assignment``'s catalogue once: the solution, the blank release, every bug."""
+    """Submissions that cover ``assignment``'s catalogue once: the solution, the blank release, every bug and
+    every correct variant."""
     import importlib
 
-    return 2 + len(importlib.import_module(f"cases.{assignment}").BUGS)
+    cases = importlib.import_module(f"cases.{assignment}")
+    return 2 + len(cases.BUGS) + len(cases.VARIANTS)
 
 
 class ForeignLoad:
@@ -253,7 +256,7 @@ def main() -> int:
     parser.add_argument("--modes", type=lambda text: text.split(","), default=["serial", "cold", "warm"],
                         help="comma-separated subset of serial,cold,warm (default all; the first is the reference)")
     parser.add_argument("--catalogue", action="store_true",
-                        help="one submission per catalogued kind (solution, blank, every bug) instead of --submissions")
+                        help="one submission per catalogued kind (solution, blank, bugs, variants), not --submissions")
     parser.add_argument("--dask", type=lambda text: [int(n) for n in text.split(",") if n], default=[],
                         help="also grade on loopback Dask clusters of these worker counts, e.g. 1,2,4")
     args = parser.parse_args()
