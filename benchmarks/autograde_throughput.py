@@ -26,6 +26,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -132,22 +134,30 @@ def scores(root: Path, assignment: str) -> dict[tuple[str, str], float | None]:
     return {(r.student, r.cell): r.score for r in cell_scores(root, assignment)}
 
 
-def _timed_modes(args: argparse.Namespace, assignment: str) -> dict[str, object]:
-    """Label -> function grading a course root, for every mode the benchmark compares."""
+@dataclass
+class Mode:
+    """One way of grading: a function grading a course root, and the size of the Dask cluster it needs (0: none)."""
+
+    grade: Callable[[Path], object]
+    cluster: int = 0
+
+
+def _timed_modes(args: argparse.Namespace, assignment: str) -> dict[str, Mode]:
+    """Label -> :class:`Mode`, for every mode the benchmark compares."""
     from labs.grading.run import autograde_serial
 
-    modes: dict[str, object] = {}
+    modes: dict[str, Mode] = {}
     if "serial" in args.modes:
-        modes[SERIAL] = lambda root: autograde_serial(root, assignment)
+        modes[SERIAL] = Mode(lambda root: autograde_serial(root, assignment))
     if "cold" in args.modes:
-        modes[f"labs autograde --workers {args.workers} --cold-kernels"] = (
+        modes[f"labs autograde --workers {args.workers} --cold-kernels"] = Mode(
             lambda root: _local_grade(root, assignment, args.workers, cold_kernels=True))
     if "warm" in args.modes:
-        modes[f"labs autograde --workers {args.workers} (warm kernels)"] = (
+        modes[f"labs autograde --workers {args.workers} (warm kernels)"] = Mode(
             lambda root: _local_grade(root, assignment, args.workers, cold_kernels=False))
     for count in args.dask:
-        modes[f"labs autograde, Dask {count} worker process{'es' if count > 1 else ''}"] = (
-            lambda root, count=count: _dask_grade(root, count, assignment))
+        modes[f"labs autograde, Dask {count} worker process{'es' if count > 1 else ''}"] = Mode(
+            lambda root, count=count: _dask_grade(root, count, assignment), cluster=count)
     return modes
 
 
@@ -157,7 +167,10 @@ def _local_grade(root: Path, assignment: str, workers: int, cold_kernels: bool) 
     from labs.grading.sandbox import ZYGOTE
 
     ZYGOTE.close()
-    return autograde(root, assignment, workers=workers, force=True, progress=False, cold_kernels=cold_kernels)
+    try:
+        return autograde(root, assignment, workers=workers, force=True, progress=False, cold_kernels=cold_kernels)
+    finally:
+        ZYGOTE.close()  # no idle fork server beside the other modes
 
 
 class DaskClusters:
@@ -216,14 +229,15 @@ def bench(args: argparse.Namespace, assignment: str, tmp: Path) -> bool:
         students = make_course(root, count, assignment)
     runs: dict[str, list[tuple[float, float, float]]] = {label: [] for label in modes}
     failed: list[str] = []
-    for workers in args.dask:  # started (and their fork servers warm) before the timing
-        CLUSTERS.client(workers)
     for _ in range(args.repeat):  # alternate the modes; keep the best time of each
-        for label, grade in modes.items():
+        for label, mode in modes.items():
+            if mode.cluster:  # started, its fork servers warm, before its timing; closed after (an idle
+                CLUSTERS.client(mode.cluster)  # cluster beside another mode would take CPU from it)
             with ForeignLoad() as load:
                 start = time.perf_counter()
-                outcomes = grade(roots[label])
+                outcomes = mode.grade(roots[label])
             runs[label].append((time.perf_counter() - start, load.cores, load.steal))
+            CLUSTERS.close()
             failed += [o.student for o in outcomes or [] if o.status != "graded"]
     first = next(iter(roots))  # serial nbgrader when it ran: the reference the others must equal
     reference = scores(roots[first], assignment)
