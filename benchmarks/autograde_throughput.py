@@ -276,7 +276,6 @@ def bench(args: argparse.Namespace, assignment: str, tmp: Path) -> bool:
         print("best of", args.repeat, "runs; all runs (seconds, other load, stolen, s/notebook, probe ms):",
               {mode: [tuple(round(x, 2) for x in run) for run in values] for mode, values in runs.items()})
     print(f"per-cell scores identical: {same}; submissions not graded: {sorted(set(failed)) or 'none'}")
-    CLUSTERS.close()
     return same and not failed
 
 
