@@ -174,20 +174,21 @@ def _open(page, url: str, token: str, name: str, workspace: str):
     return panel
 
 
-def _kernels(url: str, token: str, tries: int = 5) -> list[dict]:
-    """The server's kernels (REST ``GET /api/kernels``). Asked again after a 500: jupyter_server answers 500 when
-    the list is read in the instant a kernel is being started, before its ``last_activity`` is set (seen here once
-    in a full run; the same race as jupyter/notebook#5345 and jupyter-server/enterprise_gateway#1395)."""
+def _kernels(url: str, token: str) -> list[dict]:
+    """The server's kernels (REST ``GET /api/kernels``). Asked again after a 500 (5 tries): jupyter_server answers
+    500 when the list is read in the instant a kernel is being started, before its ``last_activity`` is set (seen
+    here once in a full run; the same race as jupyter/notebook#5345 and jupyter-server/enterprise_gateway#1395)."""
     request = urllib.request.Request(f"{url}/api/kernels", headers={"Authorization": f"token {token}"})
-    for attempt in range(1, tries + 1):
+    for _ in range(4):
         try:
             with urllib.request.urlopen(request) as reply:
                 return json.load(reply)
         except urllib.error.HTTPError as error:
-            if error.code != 500 or attempt == tries:
+            if error.code != 500:
                 raise
             time.sleep(0.2)
-    return []  # tries < 1
+    with urllib.request.urlopen(request) as reply:
+        return json.load(reply)
 
 
 def _wait_for_kernel_idle(page, url: str, token: str, timeout: float = 120) -> None:
